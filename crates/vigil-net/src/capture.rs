@@ -831,3 +831,292 @@ fn header_error(what: &str, error: &PcapError<&[u8]>) -> CaptureError {
         _ => CaptureError::NotACapture(format!("unreadable {what}")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn pcap(
+        big_endian: bool,
+        magic: u32,
+        linktype: u32,
+        records: &[(u32, u32, &[u8], u32)],
+    ) -> Vec<u8> {
+        let w32 = |out: &mut Vec<u8>, v: u32| {
+            out.extend_from_slice(&if big_endian {
+                v.to_be_bytes()
+            } else {
+                v.to_le_bytes()
+            })
+        };
+        let w16 = |out: &mut Vec<u8>, v: u16| {
+            out.extend_from_slice(&if big_endian {
+                v.to_be_bytes()
+            } else {
+                v.to_le_bytes()
+            })
+        };
+        let mut out = Vec::new();
+        w32(&mut out, magic);
+        w16(&mut out, 2);
+        w16(&mut out, 4);
+        w32(&mut out, 0);
+        w32(&mut out, 0);
+        w32(&mut out, 65535);
+        w32(&mut out, linktype);
+        for &(secs, frac, data, orig) in records {
+            w32(&mut out, secs);
+            w32(&mut out, frac);
+            w32(&mut out, data.len() as u32);
+            w32(&mut out, orig);
+            out.extend_from_slice(data);
+        }
+        out
+    }
+
+    fn block(block_type: u32, body: &[u8]) -> Vec<u8> {
+        let mut padded = body.to_vec();
+        while padded.len() % 4 != 0 {
+            padded.push(0);
+        }
+        let len = (padded.len() + 12) as u32;
+        let mut out = block_type.to_le_bytes().to_vec();
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&padded);
+        out.extend_from_slice(&len.to_le_bytes());
+        out
+    }
+
+    fn shb() -> Vec<u8> {
+        let mut body = 0x1A2B_3C4Du32.to_le_bytes().to_vec();
+        body.extend_from_slice(&1u16.to_le_bytes());
+        body.extend_from_slice(&0u16.to_le_bytes());
+        body.extend_from_slice(&u64::MAX.to_le_bytes());
+        block(SHB, &body)
+    }
+
+    fn idb(linktype: u16, tsresol: Option<u8>) -> Vec<u8> {
+        let mut body = linktype.to_le_bytes().to_vec();
+        body.extend_from_slice(&[0, 0]);
+        body.extend_from_slice(&0u32.to_le_bytes());
+        if let Some(resol) = tsresol {
+            body.extend_from_slice(&9u16.to_le_bytes());
+            body.extend_from_slice(&1u16.to_le_bytes());
+            body.extend_from_slice(&[resol, 0, 0, 0]);
+            body.extend_from_slice(&[0, 0, 0, 0]);
+        }
+        block(IDB, &body)
+    }
+
+    fn epb(if_id: u32, ticks: u64, data: &[u8], orig: u32) -> Vec<u8> {
+        let mut body = if_id.to_le_bytes().to_vec();
+        body.extend_from_slice(&((ticks >> 32) as u32).to_le_bytes());
+        body.extend_from_slice(&(ticks as u32).to_le_bytes());
+        body.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        body.extend_from_slice(&orig.to_le_bytes());
+        body.extend_from_slice(data);
+        block(EPB, &body)
+    }
+
+    /// number, nanos, linktype, orig_len, data.
+    type Item = Result<(u64, i64, u32, u32, Vec<u8>), String>;
+
+    fn read_all(bytes: &[u8]) -> Vec<Item> {
+        let mut reader = CaptureReader::new(bytes).unwrap();
+        let mut out = Vec::new();
+        while let Some(item) = reader.next_packet() {
+            out.push(
+                item.map(|p| {
+                    (
+                        p.number,
+                        p.ts.nanos(),
+                        p.linktype.0,
+                        p.orig_len,
+                        p.data.to_vec(),
+                    )
+                })
+                .map_err(|e| e.to_string()),
+            );
+            assert!(out.len() < 10_000, "reader does not end");
+        }
+        out
+    }
+
+    #[test]
+    fn classic_pcap_byte_orders_and_resolutions() {
+        let records: &[(u32, u32, &[u8], u32)] = &[(10, 5, b"abcd", 60), (11, 7, b"ef", 2)];
+        for (big_endian, magic, frac_nanos) in [
+            (false, 0xa1b2_c3d4, 1_000),
+            (true, 0xa1b2_c3d4, 1_000),
+            (false, 0xa1b2_3c4d, 1),
+            (true, 0xa1b2_3c4d, 1),
+        ] {
+            let bytes = pcap(big_endian, magic, 113, records);
+            let got = read_all(&bytes);
+            assert_eq!(
+                got,
+                vec![
+                    Ok((
+                        1,
+                        10_000_000_000 + 5 * frac_nanos,
+                        113,
+                        60,
+                        b"abcd".to_vec()
+                    )),
+                    Ok((2, 11_000_000_000 + 7 * frac_nanos, 113, 2, b"ef".to_vec())),
+                ],
+                "big_endian {big_endian} magic {magic:#x}"
+            );
+        }
+    }
+
+    #[test]
+    fn pcapng_interfaces_resolutions_and_block_kinds() {
+        let mut bytes = shb();
+        bytes.extend(idb(1, None)); // µs
+        bytes.extend(idb(101, Some(9))); // ns
+        bytes.extend(idb(0, Some(0x80 | 10))); // 2^-10 s
+        bytes.extend(block(0x0000_0005, &[0u8; 16])); // interface statistics: skipped
+        bytes.extend(epb(0, 1_500_000, b"one", 3));
+        bytes.extend(epb(1, 2_000_000_001, b"two", 100));
+        bytes.extend(epb(2, 3 * 1024 + 512, b"three", 5));
+        // Simple packet block: interface 0, no timestamp of its own.
+        let mut spb = 4u32.to_le_bytes().to_vec();
+        spb.extend_from_slice(b"four");
+        bytes.extend(block(SPB, &spb));
+        // Obsolete packet block on interface 1.
+        let mut pb = 1u16.to_le_bytes().to_vec();
+        pb.extend_from_slice(&0u16.to_le_bytes());
+        pb.extend_from_slice(&0u32.to_le_bytes());
+        pb.extend_from_slice(&7u32.to_le_bytes());
+        pb.extend_from_slice(&4u32.to_le_bytes());
+        pb.extend_from_slice(&4u32.to_le_bytes());
+        pb.extend_from_slice(b"five");
+        bytes.extend(block(OBSOLETE_PB, &pb));
+        // A packet on an interface that does not exist: corrupt, skipped.
+        bytes.extend(epb(9, 0, b"bad", 3));
+        // A new section resets the interfaces.
+        bytes.extend(shb());
+        bytes.extend(idb(228, None));
+        bytes.extend(epb(0, 1, b"six", 3));
+        let got = read_all(&bytes);
+        assert_eq!(
+            got,
+            vec![
+                Ok((1, 1_500_000_000, 1, 3, b"one".to_vec())),
+                Ok((2, 2_000_000_001, 101, 100, b"two".to_vec())),
+                Ok((3, 3_500_000_000, 0, 5, b"three".to_vec())),
+                Ok((4, 3_500_000_000, 1, 4, b"four".to_vec())),
+                Ok((5, 7, 101, 4, b"five".to_vec())),
+                Err("packet 6: corrupt record: packet on interface 9, but the section has 3 interfaces".to_owned()),
+                Ok((7, 1_000, 228, 3, b"six".to_vec())),
+            ]
+        );
+    }
+
+    #[test]
+    fn not_a_capture() {
+        for bytes in [
+            &b""[..],
+            b"ab",
+            b"GET / HTTP/1.1\r\n\r\n",
+            &[0xd4, 0xc3, 0xb2, 0xa1, 2, 0],
+        ] {
+            match CaptureReader::new(bytes) {
+                Err(error @ CaptureError::NotACapture(_)) => assert!(error.is_fatal()),
+                other => panic!("{bytes:?}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn corrupt_pcap_without_a_following_record_is_unrecoverable() {
+        let mut bytes = pcap(
+            false,
+            0xa1b2_c3d4,
+            1,
+            &[(1, 0, b"abcd", 4), (2, 0, b"efgh", 4)],
+        );
+        // Packet 2's captured length, then garbage where records should be.
+        let at = 24 + 16 + 4;
+        bytes[at + 8..at + 12].copy_from_slice(&u32::MAX.to_le_bytes());
+        bytes.extend_from_slice(&[0xffu8; 64]);
+        let got = read_all(&bytes);
+        assert_eq!(got.len(), 2);
+        assert!(got[0].is_ok());
+        let error = got[1].clone().unwrap_err();
+        assert!(
+            error.starts_with("packet 2: corrupt record, cannot read further"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn pcapng_block_bigger_than_the_buffer_is_streamed_past() {
+        let mut bytes = shb();
+        bytes.extend(idb(1, None));
+        bytes.extend(block(0x0000_0BAD, &vec![0u8; BUFFER_CAPACITY + 100]));
+        bytes.extend(epb(0, 1, b"after", 5));
+        let mut big_packet = epb(0, 2, &vec![1u8; BUFFER_CAPACITY], 5);
+        big_packet.extend(epb(0, 3, b"last", 4));
+        bytes.extend(big_packet);
+        let got = read_all(&bytes);
+        assert_eq!(got.len(), 3);
+        assert_eq!(got[0], Ok((1, 1_000, 1, 5, b"after".to_vec())));
+        assert!(got[1]
+            .clone()
+            .unwrap_err()
+            .starts_with("packet 2: corrupt record"));
+        assert_eq!(got[2], Ok((3, 3_000, 1, 4, b"last".to_vec())));
+    }
+
+    #[test]
+    fn io_errors_are_reported_with_the_packet() {
+        struct Failing(Vec<u8>, usize);
+        impl Read for Failing {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                if self.1 >= self.0.len() {
+                    return Err(io::Error::other("disk on fire"));
+                }
+                let n = buf.len().min(self.0.len() - self.1);
+                buf[..n].copy_from_slice(&self.0[self.1..self.1 + n]);
+                self.1 += n;
+                Ok(n)
+            }
+        }
+        let bytes = pcap(false, 0xa1b2_c3d4, 1, &[(1, 0, b"abcd", 4)]);
+        let mut reader = CaptureReader::new(Failing(bytes, 0)).unwrap();
+        assert!(reader.next_packet().unwrap().is_ok());
+        match reader.next_packet() {
+            Some(Err(CaptureError::Io { packet: 2, source })) => {
+                assert_eq!(source.to_string(), "disk on fire")
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(reader.next_packet().is_none());
+    }
+
+    proptest! {
+        /// Random bytes after a valid header: every call returns, the reader
+        /// ends, and nothing panics.
+        #[test]
+        fn random_bodies_never_panic(body in proptest::collection::vec(any::<u8>(), 0..600), ng in any::<bool>()) {
+            let mut bytes = if ng {
+                let mut b = shb();
+                b.extend(idb(1, None));
+                b
+            } else {
+                pcap(false, 0xa1b2_c3d4, 1, &[])
+            };
+            bytes.extend_from_slice(&body);
+            if let Ok(mut reader) = CaptureReader::new(bytes.as_slice()) {
+                let mut calls = 0;
+                while reader.next_packet().is_some() {
+                    calls += 1;
+                    prop_assert!(calls <= body.len() + 1);
+                }
+            }
+        }
+    }
+}

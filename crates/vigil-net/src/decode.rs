@@ -921,6 +921,11 @@ mod tests {
     const V6_A: [u8; 16] = [0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
     const V6_B: [u8; 16] = [0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2];
 
+    /// src, dst, protocol, transport, payload, payload_truncated.
+    type Decoded = Result<Option<(IpAddr, IpAddr, u8, Transport, Vec<u8>, bool)>, DecodeError>;
+    /// number, wire_len, payload.
+    type Reassembled = (u64, u32, Vec<u8>);
+
     fn raw(linktype: u32, data: &[u8], number: u64, secs: i64) -> RawPacket<'_> {
         RawPacket {
             number,
@@ -943,10 +948,7 @@ mod tests {
         out
     }
 
-    fn decode_one(
-        linktype: u32,
-        data: &[u8],
-    ) -> Result<Option<(IpAddr, IpAddr, u8, Transport, Vec<u8>, bool)>, DecodeError> {
+    fn decode_one(linktype: u32, data: &[u8]) -> Decoded {
         let mut decoder = Decoder::default();
         let packet = raw(linktype, data, 1, 100);
         decoder.decode(&packet).map(|p| {
@@ -963,10 +965,7 @@ mod tests {
         })
     }
 
-    fn expect_tcp(
-        result: Result<Option<(IpAddr, IpAddr, u8, Transport, Vec<u8>, bool)>, DecodeError>,
-        payload: &[u8],
-    ) {
+    fn expect_tcp(result: Decoded, payload: &[u8]) {
         let (src, dst, protocol, transport, got, truncated) = result.unwrap().unwrap();
         assert_eq!(src, IpAddr::V4(Ipv4Addr::from(V4_A)));
         assert_eq!(dst, IpAddr::V4(Ipv4Addr::from(V4_B)));
@@ -1279,7 +1278,7 @@ mod tests {
         decoder: &mut Decoder,
         frags: &[Vec<u8>],
         secs: i64,
-    ) -> Vec<Result<Option<(u64, u32, Vec<u8>)>, DecodeError>> {
+    ) -> Vec<Result<Option<Reassembled>, DecodeError>> {
         frags
             .iter()
             .enumerate()
@@ -1361,7 +1360,10 @@ mod tests {
         assert!(matches!(feed(&mut decoder, &[a], 100)[0], Ok(None)));
         // 11 s later in event time: the first fragment has expired, so the
         // last one starts a new partial datagram.
-        assert!(matches!(feed(&mut decoder, &[c.clone()], 111)[0], Ok(None)));
+        assert!(matches!(
+            feed(&mut decoder, std::slice::from_ref(&c), 111)[0],
+            Ok(None)
+        ));
         assert_eq!(decoder.stats().fragments_expired, 1);
         assert_eq!(decoder.stats().reassembled, 0);
         assert_eq!(decoder.pending_datagrams(), 1);
