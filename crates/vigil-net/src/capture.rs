@@ -107,6 +107,17 @@ impl CaptureError {
     pub fn is_fatal(&self) -> bool {
         !matches!(self, CaptureError::Corrupt { .. })
     }
+
+    /// A short snake_case reason usable as a counter name (`capture.<reason>`).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            CaptureError::NotACapture(_) => "not_a_capture",
+            CaptureError::Truncated { .. } => "truncated_file",
+            CaptureError::Corrupt { .. } => "corrupt_record",
+            CaptureError::Unrecoverable { .. } => "unrecoverable_record",
+            CaptureError::Io { .. } => "read_error",
+        }
+    }
 }
 
 /// Largest captured length accepted for one packet (Wireshark's limit for
