@@ -1,7 +1,9 @@
 //! QUIC Initial decryption on the real captures of FoxIO's JA4 test vectors:
 //! every QUIC connection the vectors list (transport udp, JA4 starting with
 //! 'q') must yield exactly one TLS record whose SNI is the vectors' and
-//! tshark's, and no other UDP flow may be taken for QUIC.
+//! tshark's, with a ClientHello identical to tshark's in what JA4 reads
+//! (length, cipher suites, extension types), and no other UDP flow may be
+//! taken for QUIC.
 //!
 //! UDP datagrams come from tshark (`udp.payload`), so the test does not
 //! depend on Vigil's capture reader; flows are grouped by 5-tuple with the
@@ -12,7 +14,11 @@ use std::path::Path;
 use std::process::Command;
 
 use vigil_event::{Body, ConnectionInfo, Endpoint, Event, Timestamp};
+use vigil_net::app::quic::QuicInitialParser;
 use vigil_net::app::{self, AppConfig, AppProto, Direction, FlowMeta, Progress};
+
+/// Client address, client port, server address, server port.
+type FourTuple = (String, u16, String, u16);
 
 /// One UDP datagram as tshark decoded it.
 #[derive(Debug)]
@@ -20,14 +26,61 @@ struct Datagram {
     src: (String, u16),
     dst: (String, u16),
     payload: Vec<u8>,
-    tshark_sni: Option<String>,
+    /// tshark's view of a ClientHello in this datagram, when it shows one.
+    tshark_hello: Option<HelloSummary>,
+}
+
+/// What both tshark and the test read from a ClientHello: SNI, handshake
+/// body length, cipher suites and extension types in order (what JA4 uses).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct HelloSummary {
+    sni: String,
+    body_len: usize,
+    ciphers: Vec<u16>,
+    extensions: Vec<u16>,
+}
+
+/// The summary of a ClientHello handshake message (type, length, body).
+fn summarize(hello: &[u8]) -> HelloSummary {
+    use tls_parser::{TlsExtension, TlsMessage, TlsMessageHandshake};
+    let Ok((_, TlsMessage::Handshake(TlsMessageHandshake::ClientHello(ch)))) =
+        tls_parser::parse_tls_message_handshake(hello)
+    else {
+        panic!("not a clienthello");
+    };
+    let raw_ext = ch.ext.unwrap_or_default();
+    // Extension types straight from the wire, unknown ones included.
+    let mut extensions = Vec::new();
+    let mut rest = raw_ext;
+    while let [a, b, c, d, tail @ ..] = rest {
+        extensions.push(u16::from_be_bytes([*a, *b]));
+        let len = usize::from(u16::from_be_bytes([*c, *d]));
+        rest = tail.get(len..).unwrap_or_default();
+    }
+    let (_, parsed) =
+        tls_parser::parse_tls_client_hello_extensions(raw_ext).expect("clienthello extensions");
+    let sni = parsed
+        .iter()
+        .find_map(|ext| match ext {
+            TlsExtension::SNI(names) => names
+                .first()
+                .map(|(_, name)| String::from_utf8_lossy(name).into_owned()),
+            _ => None,
+        })
+        .unwrap_or_default();
+    HelloSummary {
+        sni,
+        body_len: hello.len() - 4,
+        ciphers: ch.ciphers.iter().map(|c| c.0).collect(),
+        extensions,
+    }
 }
 
 fn tshark_datagrams(tshark: &Path, capture: &Path) -> Vec<Datagram> {
     let out = Command::new(tshark)
         .arg("-r")
         .arg(capture)
-        .args(["-Y", "udp", "-T", "fields", "-E", "occurrence=f"])
+        .args(["-Y", "udp", "-T", "fields"])
         .args(["-e", "ip.src", "-e", "ipv6.src", "-e", "udp.srcport"])
         .args(["-e", "ip.dst", "-e", "ipv6.dst", "-e", "udp.dstport"])
         .args([
@@ -36,6 +89,13 @@ fn tshark_datagrams(tshark: &Path, capture: &Path) -> Vec<Datagram> {
             "-e",
             "tls.handshake.extensions_server_name",
         ])
+        .args([
+            "-e",
+            "tls.handshake.length",
+            "-e",
+            "tls.handshake.ciphersuite",
+        ])
+        .args(["-e", "tls.handshake.extension.type"])
         .output()
         .expect("run tshark");
     assert!(
@@ -47,14 +107,34 @@ fn tshark_datagrams(tshark: &Path, capture: &Path) -> Vec<Datagram> {
         .lines()
         .filter_map(|line| {
             let f: Vec<&str> = line.split('\t').collect();
-            let field = |i: usize| f.get(i).copied().unwrap_or("");
+            let all = |i: usize| f.get(i).copied().unwrap_or("");
+            // First occurrence only (tunnels would repeat them).
+            let field = |i: usize| all(i).split(',').next().unwrap_or("");
+            let list = |i: usize| -> Vec<u16> {
+                all(i)
+                    .split(',')
+                    .filter(|v| !v.is_empty())
+                    .map(|v| match v.strip_prefix("0x") {
+                        Some(h) => u16::from_str_radix(h, 16).expect("hex field"),
+                        None => v.parse().expect("number field"),
+                    })
+                    .collect()
+            };
             let addr = |v4: &str, v6: &str| if v4.is_empty() { v6 } else { v4 }.to_owned();
             let payload = hex::decode(field(6)).ok()?;
+            let tshark_hello = Some(field(7))
+                .filter(|s| !s.is_empty())
+                .map(|sni| HelloSummary {
+                    sni: sni.to_owned(),
+                    body_len: field(8).parse().expect("handshake length"),
+                    ciphers: list(9),
+                    extensions: list(10),
+                });
             Some(Datagram {
                 src: (addr(field(0), field(1)), field(2).parse().ok()?),
                 dst: (addr(field(3), field(4)), field(5).parse().ok()?),
                 payload,
-                tshark_sni: Some(field(7).to_owned()).filter(|s| !s.is_empty()),
+                tshark_hello,
             })
         })
         .collect()
@@ -95,32 +175,33 @@ fn snapshot_quic(snapshot: &str) -> BTreeMap<FourTuple, String> {
     out
 }
 
-/// Client address, client port, server address, server port.
-type FourTuple = (String, u16, String, u16);
+/// What the test saw per client → server 4-tuple.
+#[derive(Debug, Default)]
+struct Seen {
+    /// SNI of each TLS record [`app::quic::QuicParser`] emitted.
+    records: BTreeMap<FourTuple, Vec<String>>,
+    /// The ClientHello [`QuicInitialParser`] returned.
+    hellos: BTreeMap<FourTuple, HelloSummary>,
+    /// The ClientHello tshark showed.
+    tshark: BTreeMap<FourTuple, HelloSummary>,
+}
 
-/// The SNIs of the TLS records of every UDP flow detected as QUIC, and
-/// tshark's SNI, per client → server 4-tuple.
-fn run_quic(
-    datagrams: &[Datagram],
-) -> (
-    BTreeMap<FourTuple, Vec<String>>,
-    BTreeMap<FourTuple, String>,
-) {
+fn run_quic(datagrams: &[Datagram]) -> Seen {
     struct Flow {
         meta: FlowMeta,
         parser: Option<Box<dyn app::DatagramParser>>,
+        initial: QuicInitialParser,
         detected: bool,
         done: bool,
     }
     let config = AppConfig::default();
     let mut flows: BTreeMap<FourTuple, Flow> = BTreeMap::new();
-    let mut found: BTreeMap<FourTuple, Vec<String>> = BTreeMap::new();
-    let mut tshark = BTreeMap::new();
+    let mut seen = Seen::default();
     for (n, d) in datagrams.iter().enumerate() {
         let fwd = (d.src.0.clone(), d.src.1, d.dst.0.clone(), d.dst.1);
         let rev = (d.dst.0.clone(), d.dst.1, d.src.0.clone(), d.src.1);
-        if let Some(sni) = &d.tshark_sni {
-            tshark.insert(fwd.clone(), sni.clone());
+        if let Some(hello) = &d.tshark_hello {
+            seen.tshark.insert(fwd.clone(), hello.clone());
         }
         let (key, dir) = if flows.contains_key(&rev) {
             (rev, Direction::ToOriginator)
@@ -141,6 +222,7 @@ fn run_quic(
                     },
                 },
                 parser: None,
+                initial: QuicInitialParser::new(),
                 detected: false,
                 done: false,
             }
@@ -158,6 +240,14 @@ fn run_quic(
         let Some(parser) = flow.parser.as_mut() else {
             continue;
         };
+        // The pure parser beside the DatagramParser: the originator is the
+        // client in these captures.
+        if let Ok(Some(hello)) = flow
+            .initial
+            .datagram(dir == Direction::ToResponder, &d.payload)
+        {
+            seen.hellos.insert(key.clone(), summarize(&hello));
+        }
         let mut out: Vec<Event> = Vec::new();
         let ts = Timestamp::from_nanos(n as i64);
         match parser.datagram(&flow.meta, dir, ts, &d.payload, &mut out) {
@@ -174,13 +264,13 @@ fn run_quic(
                 tls.dst_endpoint.ip.to_string(),
                 tls.dst_endpoint.port.expect("port"),
             );
-            found
+            seen.records
                 .entry(client)
                 .or_default()
                 .push(tls.tls.sni.unwrap_or_default());
         }
     }
-    (found, tshark)
+    seen
 }
 
 /// Captures with QUIC connections in the vectors, and captures with other
@@ -214,21 +304,22 @@ fn quic_client_hellos_match_the_ja4_vectors_and_tshark() {
             .join(format!("ja4__insta@{name}.snap"));
         let snapshot = std::fs::read_to_string(&snapshot_path).expect("read snapshot");
         let expected = snapshot_quic(&snapshot);
-        let datagrams = tshark_datagrams(&tshark, &capture);
-        let (found, tshark_sni) = run_quic(&datagrams);
-        let found_keys: Vec<_> = found.keys().collect();
+        let seen = run_quic(&tshark_datagrams(&tshark, &capture));
+        let record_keys: Vec<_> = seen.records.keys().collect();
         let expected_keys: Vec<_> = expected.keys().collect();
-        assert_eq!(found_keys, expected_keys, "{name}: quic connections");
+        assert_eq!(record_keys, expected_keys, "{name}: quic connections");
         for (key, sni) in &expected {
             assert_eq!(
-                found[key],
+                seen.records[key],
                 vec![sni.clone()],
                 "{name} {key:?}: one record, the vectors' sni"
             );
+            let tshark_hello = seen.tshark.get(key).expect("tshark shows the clienthello");
+            assert_eq!(&tshark_hello.sni, sni, "{name} {key:?}: tshark's sni");
             assert_eq!(
-                tshark_sni.get(key),
-                Some(sni),
-                "{name} {key:?}: tshark's sni"
+                seen.hellos.get(key),
+                Some(tshark_hello),
+                "{name} {key:?}: clienthello"
             );
         }
         connections += expected.len();
