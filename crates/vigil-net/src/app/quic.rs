@@ -283,8 +283,8 @@ impl<'a> Reader<'a> {
     }
 
     fn u32(&mut self) -> Option<u32> {
-        let b = self.bytes(4)?;
-        Some(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+        let b: [u8; 4] = self.bytes(4)?.try_into().ok()?;
+        Some(u32::from_be_bytes(b))
     }
 
     /// A variable-length integer (RFC 9000 §16).
@@ -461,16 +461,15 @@ impl CryptoStream {
 
     /// The ClientHello handshake message, once all of it is here.
     fn client_hello(&self) -> Result<Option<Vec<u8>>, QuicError> {
-        let Some(head) = self.data.get(..4).filter(|_| self.contiguous >= 4) else {
+        let Some(&[handshake_type, l0, l1, l2]) =
+            self.data.get(..4).filter(|_| self.contiguous >= 4)
+        else {
             return Ok(None);
         };
-        if head[0] != CLIENT_HELLO {
-            return Err(QuicError::NotClientHello {
-                handshake_type: head[0],
-            });
+        if handshake_type != CLIENT_HELLO {
+            return Err(QuicError::NotClientHello { handshake_type });
         }
-        let len =
-            4 + (usize::from(head[1]) << 16 | usize::from(head[2]) << 8 | usize::from(head[3]));
+        let len = 4 + (usize::from(l0) << 16 | usize::from(l1) << 8 | usize::from(l2));
         if len > MAX_CRYPTO_BYTES {
             return Err(QuicError::CryptoOverLimit {
                 needed: len as u64,
