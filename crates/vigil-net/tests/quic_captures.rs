@@ -140,8 +140,28 @@ fn tshark_datagrams(tshark: &Path, capture: &Path) -> Vec<Datagram> {
         .collect()
 }
 
-/// The QUIC entries of a JA4 snapshot: (src, src_port, dst, dst_port) → SNI.
-fn snapshot_quic(snapshot: &str) -> BTreeMap<FourTuple, String> {
+/// Set once `quic::client_hello_event` calls the TLS module's
+/// `parse_client_hello` with `JaTransport::Quic`: from then on every QUIC
+/// record's JA4 must equal the vectors'.
+const JA4_WIRED: bool = false;
+
+/// A QUIC entry of a JA4 snapshot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Expected {
+    sni: String,
+    ja4: String,
+}
+
+/// One TLS record from the QUIC parser.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Record {
+    sni: Option<String>,
+    ja4: Option<String>,
+}
+
+/// The QUIC entries of a JA4 snapshot: (src, src_port, dst, dst_port) → SNI
+/// and JA4.
+fn snapshot_quic(snapshot: &str) -> BTreeMap<FourTuple, Expected> {
     let mut out = BTreeMap::new();
     for entry in snapshot.split("\n- stream:").skip(1) {
         let field = |key: &str| {
@@ -169,7 +189,10 @@ fn snapshot_quic(snapshot: &str) -> BTreeMap<FourTuple, String> {
                 field("dst").expect("dst"),
                 port("dst_port"),
             ),
-            field("tls_server_name").expect("quic entry with sni"),
+            Expected {
+                sni: field("tls_server_name").expect("quic entry with sni"),
+                ja4: field("ja4").expect("quic entry with ja4"),
+            },
         );
     }
     out
@@ -178,8 +201,8 @@ fn snapshot_quic(snapshot: &str) -> BTreeMap<FourTuple, String> {
 /// What the test saw per client → server 4-tuple.
 #[derive(Debug, Default)]
 struct Seen {
-    /// SNI of each TLS record [`app::quic::QuicParser`] emitted.
-    records: BTreeMap<FourTuple, Vec<String>>,
+    /// Each TLS record [`app::quic::QuicParser`] emitted.
+    records: BTreeMap<FourTuple, Vec<Record>>,
     /// The ClientHello [`QuicInitialParser`] returned.
     hellos: BTreeMap<FourTuple, HelloSummary>,
     /// The ClientHello tshark showed.
@@ -264,10 +287,10 @@ fn run_quic(datagrams: &[Datagram]) -> Seen {
                 tls.dst_endpoint.ip.to_string(),
                 tls.dst_endpoint.port.expect("port"),
             );
-            seen.records
-                .entry(client)
-                .or_default()
-                .push(tls.tls.sni.unwrap_or_default());
+            seen.records.entry(client).or_default().push(Record {
+                sni: tls.tls.sni,
+                ja4: tls.tls.ja4,
+            });
         }
     }
     seen
@@ -308,12 +331,22 @@ fn quic_client_hellos_match_the_ja4_vectors_and_tshark() {
         let record_keys: Vec<_> = seen.records.keys().collect();
         let expected_keys: Vec<_> = expected.keys().collect();
         assert_eq!(record_keys, expected_keys, "{name}: quic connections");
-        for (key, sni) in &expected {
+        for (key, want) in &expected {
+            let sni = &want.sni;
+            let records = &seen.records[key];
+            assert_eq!(records.len(), 1, "{name} {key:?}: one record");
             assert_eq!(
-                seen.records[key],
-                vec![sni.clone()],
-                "{name} {key:?}: one record, the vectors' sni"
+                records[0].sni.as_ref(),
+                Some(sni),
+                "{name} {key:?}: the vectors' sni"
             );
+            if JA4_WIRED {
+                assert_eq!(
+                    records[0].ja4.as_ref(),
+                    Some(&want.ja4),
+                    "{name} {key:?}: ja4"
+                );
+            }
             let tshark_hello = seen.tshark.get(key).expect("tshark shows the clienthello");
             assert_eq!(&tshark_hello.sni, sni, "{name} {key:?}: tshark's sni");
             assert_eq!(
@@ -336,6 +369,9 @@ fn snapshot_reader_finds_quic_entries() {
     assert_eq!(quic.len(), 1);
     assert_eq!(
         quic.get(&("1.1.1.1".to_owned(), 5, "2.2.2.2".to_owned(), 443)),
-        Some(&"b.example".to_owned())
+        Some(&Expected {
+            sni: "b.example".to_owned(),
+            ja4: "q13".to_owned()
+        })
     );
 }

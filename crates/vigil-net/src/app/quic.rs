@@ -830,10 +830,13 @@ impl StreamParser for NotOverTcp {
 /// The TLS record for a ClientHello (`hello`: handshake type, 3-byte length,
 /// body) the client sent in `client_sends` direction over QUIC.
 ///
-/// Seam: once `app::tls` lands, this should build the record with
-/// `tls::parse_client_hello(hello)` and JA4 with transport `'q'` (JA3 too),
-/// exactly as for TLS over TCP. Until then it fills in what tls-parser gives
-/// directly: the offered version, SNI and the first ALPN.
+/// Seam, to wire when `app::tls` lands: build the record from
+/// `tls::parse_client_hello(&hello[4..], ja::JaTransport::Quic)` (the body
+/// after the 4-byte handshake header; JA4 then starts with 'q', JA3 as for
+/// TCP) the way `TlsParser` fills [`TlsInfo`], then set `JA4_WIRED` in
+/// `tests/quic_captures.rs` so the vectors' JA4 is checked. Until then it
+/// fills in what tls-parser gives directly: the offered version, SNI and the
+/// first ALPN.
 pub fn client_hello_event(
     meta: &FlowMeta,
     client_sends: Direction,
