@@ -29,6 +29,7 @@ use vigil_event::{ConnectionInfo, Endpoint, Event, Timestamp};
 pub mod dns;
 pub mod http;
 pub mod ja;
+pub mod quic;
 pub mod ssh;
 pub mod tls;
 
@@ -43,16 +44,19 @@ pub enum AppProto {
     Tls,
     /// SSH.
     Ssh,
+    /// QUIC (the TLS ClientHello of its Initial packets).
+    Quic,
 }
 
 impl AppProto {
-    /// Lower-case name ("dns", "http", "tls", "ssh"), as in `app_name`.
+    /// Lower-case name ("dns", "http", "tls", "ssh", "quic"), as in `app_name`.
     pub const fn name(self) -> &'static str {
         match self {
             AppProto::Dns => "dns",
             AppProto::Http => "http",
             AppProto::Tls => "tls",
             AppProto::Ssh => "ssh",
+            AppProto::Quic => "quic",
         }
     }
 }
@@ -187,7 +191,11 @@ pub fn detect_stream(first: &[u8]) -> Option<AppProto> {
 
 /// Identify a UDP flow's protocol from one datagram.
 pub fn detect_datagram(datagram: &[u8]) -> Option<AppProto> {
-    dns::looks_like_dns(datagram).then_some(AppProto::Dns)
+    if quic::is_quic_initial(datagram) {
+        Some(AppProto::Quic)
+    } else {
+        dns::looks_like_dns(datagram).then_some(AppProto::Dns)
+    }
 }
 
 /// A parser for a TCP flow identified as `proto`.
@@ -197,6 +205,8 @@ pub fn new_stream_parser(proto: AppProto, config: &AppConfig) -> Box<dyn StreamP
         AppProto::Http => Box::new(http::HttpParser::new(config)),
         AppProto::Tls => Box::new(tls::TlsParser::new(config)),
         AppProto::Ssh => Box::new(ssh::SshParser::new(config)),
+        // QUIC runs over UDP only; detect_stream never names it.
+        AppProto::Quic => Box::new(quic::NotOverTcp),
     }
 }
 
@@ -204,6 +214,7 @@ pub fn new_stream_parser(proto: AppProto, config: &AppConfig) -> Box<dyn StreamP
 pub fn new_datagram_parser(proto: AppProto, config: &AppConfig) -> Option<Box<dyn DatagramParser>> {
     match proto {
         AppProto::Dns => Some(Box::new(dns::DnsUdpParser::new(config))),
+        AppProto::Quic => Some(Box::new(quic::QuicParser::new(config))),
         _ => None,
     }
 }
