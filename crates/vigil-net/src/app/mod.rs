@@ -20,6 +20,9 @@
 //!   the pipeline counts it (`app.<proto>.mismatch`) and drops the parser.
 //! - Parsers never panic on any input and keep bounded state: every buffer
 //!   has a limit, and what is over it is counted, not kept.
+//! - What a parser counts (malformed messages, limits hit) it reports through
+//!   `counters()`; the pipeline adds those totals to the `app` stats group
+//!   when it drops the parser.
 //! - Records a parser pushes are full [`Event`]s built with
 //!   [`Event::new`]; the pipeline fills in `metadata.correlation_uid` and
 //!   `metadata.log_name` afterwards.
@@ -152,6 +155,14 @@ pub trait StreamParser: std::fmt::Debug + Send {
     /// The flow ended at `ts`: emit whatever is pending (a request with no
     /// response, a handshake half seen).
     fn end(&mut self, meta: &FlowMeta, ts: Timestamp, out: &mut Vec<Event>);
+    /// What this parser counted since it was made (messages it could not
+    /// parse, limits hit, ...), as (name, total) pairs; names are prefixed
+    /// with the protocol (`dns.pending_evicted`) and belong in the `app`
+    /// stats group. The pipeline reads them once, when it drops the parser
+    /// (after `end`, or on [`Progress::Mismatch`]). Zero counters may be left out.
+    fn counters(&self) -> Vec<(&'static str, u64)> {
+        Vec::new()
+    }
 }
 
 /// A parser for one UDP flow's datagrams.
@@ -167,6 +178,10 @@ pub trait DatagramParser: std::fmt::Debug + Send {
     ) -> Progress;
     /// The flow ended at `ts`: emit whatever is pending.
     fn end(&mut self, meta: &FlowMeta, ts: Timestamp, out: &mut Vec<Event>);
+    /// What this parser counted since it was made; see [`StreamParser::counters`].
+    fn counters(&self) -> Vec<(&'static str, u64)> {
+        Vec::new()
+    }
 }
 
 /// Identify a TCP stream's protocol from the first bytes one side sent.
