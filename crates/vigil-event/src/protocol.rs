@@ -89,10 +89,15 @@ pub struct DnsActivity {
 /// OCSF `url`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Url {
-    /// Host from the Host header (or an absolute URI).
+    /// Host from the authority of an absolute URI, else from the Host
+    /// header, without the port (and without the brackets of an IPv6 literal).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hostname: Option<String>,
-    /// Path without the query string.
+    /// OCSF `port`: the port given with that host, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// Path without the query string ("/" for an absolute URI with none,
+    /// empty for CONNECT's authority form).
     pub path: String,
     /// Query string without the `?`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
