@@ -1095,3 +1095,480 @@ impl StreamParser for DnsTcpParser {
         self.pairing.counters.list()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::testutil::{fixture, meta, stream, Chunk};
+    use proptest::prelude::*;
+
+    /// dnsmasq 2.89 on 127.0.0.1:25353 (`--auth-zone=zone.test`, host, MX,
+    /// TXT, SRV and CNAME records), queried by dig over UDP (streams 0-10:
+    /// SOA, NS, NXDOMAIN, A, PTR, MX, TXT, AAAA with no data, TYPE99, SRV,
+    /// CNAME chain; stream 100: a two-string TXT) and TCP (stream 0: a
+    /// refused query; stream 1: three queries on one connection), captured
+    /// with tcpdump and extracted with `tshark -e udp.payload -e tcp.payload`.
+    const DNSMASQ: &str = include_str!("testdata/dnsmasq.tsv");
+
+    fn events_udp(chunks: &[Chunk], config: &AppConfig) -> (Vec<DnsActivity>, DnsUdpParser) {
+        let m = meta(25353);
+        let mut p = DnsUdpParser::new(config);
+        let mut out = Vec::new();
+        for c in chunks {
+            assert_eq!(
+                p.datagram(&m, c.dir, c.ts, &c.bytes, &mut out),
+                Progress::Continue
+            );
+        }
+        p.end(&m, Timestamp::default(), &mut out);
+        (dns_bodies(out), p)
+    }
+
+    fn dns_bodies(events: Vec<Event>) -> Vec<DnsActivity> {
+        events
+            .into_iter()
+            .map(|e| match e.body {
+                Body::Dns(d) => d,
+                other => panic!("not dns: {other:?}"),
+            })
+            .collect()
+    }
+
+    fn answer_strings(d: &DnsActivity) -> Vec<String> {
+        d.answers
+            .iter()
+            .map(|a| format!("{} {} {} {} {} {}", a.section, a.name, a.ttl, a.class, a.rtype, a.rdata))
+            .collect()
+    }
+
+    fn udp_record(n: u32) -> DnsActivity {
+        let all = fixture(DNSMASQ);
+        let (mut recs, _) = events_udp(&stream(&all, "udp", n), &AppConfig::default());
+        assert_eq!(recs.len(), 1, "stream {n}");
+        recs.remove(0)
+    }
+
+    #[test]
+    fn every_real_message_is_detected_and_parses_fully() {
+        let all = fixture(DNSMASQ);
+        assert!(all.len() >= 30);
+        for c in &all {
+            let msg = if c.proto == "udp" {
+                assert!(looks_like_dns(&c.bytes), "{}", hex::encode(&c.bytes));
+                &c.bytes[..]
+            } else {
+                assert!(looks_like_dns_over_tcp(&c.bytes));
+                &c.bytes[2..]
+            };
+            let parsed = parse_dns_message(msg).unwrap();
+            assert!(!parsed.incomplete);
+            assert_eq!(parsed.trailing, 0);
+            assert_eq!(parsed.questions.len(), 1);
+        }
+    }
+
+    #[test]
+    fn soa_and_ns_answers_match_dig() {
+        let d = udp_record(0);
+        assert_eq!(d.query.hostname, "zone.test");
+        assert_eq!((d.query.qtype.as_str(), d.query.type_id), ("SOA", 6));
+        assert_eq!(d.query.class, "IN");
+        assert_eq!(d.query.opcode, "Query");
+        assert_eq!(d.rcode.as_deref(), Some("NoError"));
+        assert_eq!(d.rcode_id, Some(0));
+        assert_eq!(d.flags, ["qr", "aa"]);
+        assert_eq!(d.pairing, "answered");
+        assert_eq!(
+            answer_strings(&d),
+            [
+                "answer zone.test 600 IN SOA ns1.zone.test hostmaster.ns1.zone.test 1795387480 1200 180 1209600 600",
+                "authority zone.test 600 IN NS ns1.zone.test",
+            ]
+        );
+    }
+
+    #[test]
+    fn nxdomain_has_the_soa_in_authority() {
+        let d = udp_record(2);
+        assert_eq!(d.query.hostname, "nope.zone.test");
+        assert_eq!(d.rcode.as_deref(), Some("NXDomain"));
+        assert_eq!(d.rcode_id, Some(3));
+        assert_eq!(d.answers.len(), 1);
+        assert_eq!(d.answers[0].section, "authority");
+        assert_eq!(d.answers[0].rtype, "SOA");
+    }
+
+    #[test]
+    fn each_record_type_renders_as_dig_prints_it() {
+        let cases: [(u32, &str); 7] = [
+            (3, "answer h.zone.test 600 IN A 10.9.9.9"),
+            (4, "answer 9.9.9.10.in-addr.arpa 600 IN PTR h.zone.test"),
+            (5, "answer zone.test 600 IN MX 10 mail.zone.test"),
+            (6, "answer zone.test 600 IN TXT \"v=spf1 -all\""),
+            (9, "answer _ldap._tcp.zone.test 600 IN SRV 5 7 389 h.zone.test"),
+            (10, "answer www.zone.test 600 IN CNAME h.zone.test"),
+            (100, "answer t.zone.test 600 IN TXT \"hello world\" \"second\""),
+        ];
+        for (n, want) in cases {
+            let d = udp_record(n);
+            assert_eq!(answer_strings(&d)[0], want, "stream {n}");
+        }
+        // The CNAME chain continues with the target's address.
+        assert_eq!(answer_strings(&udp_record(10))[1], "answer h.zone.test 600 IN A 10.9.9.9");
+        // An unknown query type keeps its number.
+        let d = udp_record(8);
+        assert_eq!((d.query.qtype.as_str(), d.query.type_id), ("SPF", 99));
+    }
+
+    #[test]
+    fn rtt_and_response_time_come_from_the_two_packets() {
+        let all = fixture(DNSMASQ);
+        let s = stream(&all, "udp", 3);
+        let d = udp_record(3);
+        assert_eq!(d.rtt_us, Some(s[1].ts.since(s[0].ts) / 1000));
+        assert!(d.rtt_us.unwrap() > 0);
+        assert_eq!(d.response_time, Some(s[1].ts.millis()));
+        assert_eq!(d.src_endpoint.port, Some(40000));
+        assert_eq!(d.dst_endpoint.port, Some(25353));
+    }
+
+    #[test]
+    fn client_is_the_query_sender_even_when_it_is_the_responder() {
+        let all = fixture(DNSMASQ);
+        let m = meta(25353);
+        let mut p = DnsUdpParser::new(&AppConfig::default());
+        let mut out = Vec::new();
+        for c in stream(&all, "udp", 3) {
+            p.datagram(&m, c.dir.reverse(), c.ts, &c.bytes, &mut out);
+        }
+        let d = dns_bodies(out).remove(0);
+        assert_eq!(d.src_endpoint.port, Some(25353));
+        assert_eq!(d.pairing, "answered");
+    }
+
+    #[test]
+    fn query_alone_is_unanswered_and_response_alone_unsolicited() {
+        let all = fixture(DNSMASQ);
+        let s = stream(&all, "udp", 5);
+        let (q, _) = events_udp(&s[..1], &AppConfig::default());
+        assert_eq!(q.len(), 1);
+        assert_eq!(q[0].pairing, "unanswered");
+        assert_eq!(q[0].rcode, None);
+        assert_eq!(q[0].flags, ["ad"]);
+        assert!(q[0].answers.is_empty());
+        let (r, p) = events_udp(&s[1..], &AppConfig::default());
+        assert_eq!(r[0].pairing, "unsolicited");
+        assert_eq!(r[0].query.hostname, "zone.test");
+        assert_eq!(r[0].answers[0].rtype, "MX");
+        assert_eq!(r[0].src_endpoint.port, Some(40000), "the response went to the client");
+        assert!(p.counters().contains(&("dns.unsolicited", 1)));
+    }
+
+    #[test]
+    fn pending_queries_are_bounded_and_the_oldest_written_unanswered() {
+        let all = fixture(DNSMASQ);
+        let queries: Vec<Chunk> = (0..5)
+            .map(|n| stream(&all, "udp", n)[0].clone())
+            .collect();
+        let config = AppConfig {
+            max_dns_pending: 2,
+            ..AppConfig::default()
+        };
+        let m = meta(25353);
+        let mut p = DnsUdpParser::new(&config);
+        let mut out = Vec::new();
+        for q in &queries {
+            p.datagram(&m, q.dir, q.ts, &q.bytes, &mut out);
+        }
+        // Three evicted as the 3rd, 4th and 5th queries arrived, oldest first.
+        let early = dns_bodies(std::mem::take(&mut out));
+        assert_eq!(
+            early.iter().map(|d| d.query.hostname.as_str()).collect::<Vec<_>>(),
+            ["zone.test", "zone.test", "nope.zone.test"]
+        );
+        assert!(early.iter().all(|d| d.pairing == "unanswered"));
+        assert!(p.counters().contains(&("dns.pending_evicted", 3)));
+        // The last response still pairs.
+        let r = &stream(&all, "udp", 4)[1];
+        p.datagram(&m, r.dir, r.ts, &r.bytes, &mut out);
+        assert_eq!(dns_bodies(out)[0].pairing, "answered");
+    }
+
+    #[test]
+    fn retransmitted_query_pairs_once() {
+        let all = fixture(DNSMASQ);
+        let s = stream(&all, "udp", 3);
+        let twice = vec![s[0].clone(), s[0].clone(), s[1].clone()];
+        let (recs, p) = events_udp(&twice, &AppConfig::default());
+        assert_eq!(recs.len(), 1);
+        assert_eq!(recs[0].pairing, "answered");
+        assert!(p.counters().contains(&("dns.query_retransmitted", 1)));
+    }
+
+    fn tcp_records(chunks: &[Chunk]) -> Vec<DnsActivity> {
+        let m = meta(25353);
+        let mut p = DnsTcpParser::new(&AppConfig::default());
+        let mut out = Vec::new();
+        for c in chunks {
+            assert_eq!(p.data(&m, c.dir, c.ts, &c.bytes, &mut out), Progress::Continue);
+        }
+        p.end(&m, Timestamp::default(), &mut out);
+        dns_bodies(out)
+    }
+
+    #[test]
+    fn tcp_pairs_several_queries_on_one_connection() {
+        let all = fixture(DNSMASQ);
+        let recs = tcp_records(&stream(&all, "tcp", 1));
+        assert_eq!(
+            recs.iter()
+                .map(|d| (d.query.hostname.as_str(), d.query.qtype.as_str(), d.pairing.as_str()))
+                .collect::<Vec<_>>(),
+            [
+                ("t.zone.test", "TXT", "answered"),
+                ("h.zone.test", "A", "answered"),
+                ("zone.test", "SOA", "answered"),
+            ]
+        );
+        let refused = tcp_records(&stream(&all, "tcp", 0));
+        assert_eq!(refused[0].rcode.as_deref(), Some("Refused"));
+    }
+
+    #[test]
+    fn tcp_messages_split_at_every_byte_give_the_same_records() {
+        let all = fixture(DNSMASQ);
+        let s = stream(&all, "tcp", 1);
+        let whole = tcp_records(&s);
+        // Everything each side sent, as one byte stream per message.
+        for c in &s {
+            for cut in 1..c.bytes.len() {
+                let mut split = Vec::new();
+                for d in &s {
+                    if std::ptr::eq(c, d) {
+                        let (a, b) = d.bytes.split_at(cut);
+                        split.push(Chunk { bytes: a.to_vec(), ..d.clone() });
+                        split.push(Chunk { bytes: b.to_vec(), ..d.clone() });
+                    } else {
+                        split.push(d.clone());
+                    }
+                }
+                assert_eq!(tcp_records(&split), whole, "cut at {cut}");
+            }
+        }
+        // All of the client's messages in one segment, then all the server's.
+        let (c, srv): (Vec<_>, Vec<_>) = s.iter().partition(|c| c.dir == Direction::ToResponder);
+        let join = |v: &[&Chunk]| Chunk {
+            bytes: v.iter().flat_map(|c| c.bytes.clone()).collect(),
+            ..v[0].clone()
+        };
+        let merged = tcp_records(&[join(&c), join(&srv)]);
+        assert_eq!(merged.len(), 3);
+        assert!(merged.iter().all(|d| d.pairing == "answered"));
+    }
+
+    #[test]
+    fn tcp_gap_gives_up_that_direction_only() {
+        let all = fixture(DNSMASQ);
+        let s = stream(&all, "tcp", 1);
+        let m = meta(25353);
+        let mut p = DnsTcpParser::new(&AppConfig::default());
+        let mut out = Vec::new();
+        p.data(&m, s[0].dir, s[0].ts, &s[0].bytes, &mut out);
+        p.gap(Direction::ToOriginator, 100);
+        for c in &s[1..] {
+            p.data(&m, c.dir, c.ts, &c.bytes, &mut out);
+        }
+        p.end(&m, Timestamp::default(), &mut out);
+        let recs = dns_bodies(out);
+        assert_eq!(recs.len(), 3);
+        assert!(recs.iter().all(|d| d.pairing == "unanswered"));
+        assert!(p.counters().contains(&("dns.tcp_gap_gave_up", 1)));
+    }
+
+    #[test]
+    fn other_protocols_are_not_dns() {
+        let tls = hex::decode("16030100c4010000c00303").unwrap();
+        let mut tls_full = tls.clone();
+        tls_full.resize(200, 0);
+        for sample in [
+            &b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"[..],
+            b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n",
+            b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+            &tls_full,
+            &[0u8; 64],
+            &[0xffu8; 64],
+        ] {
+            assert!(!looks_like_dns(sample), "{sample:?}");
+            assert!(!looks_like_dns_over_tcp(sample), "{sample:?}");
+        }
+    }
+
+    #[test]
+    fn random_datagrams_are_almost_never_dns() {
+        // A fixed-seed xorshift: the same "random" data every run.
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut hits = 0;
+        for i in 0..20_000 {
+            let len = 12 + i % 500;
+            let data: Vec<u8> = (0..len)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    x as u8
+                })
+                .collect();
+            hits += usize::from(looks_like_dns(&data));
+        }
+        assert!(hits <= 2, "{hits} random datagrams looked like DNS");
+    }
+
+    #[test]
+    fn compression_loops_and_bad_labels_are_errors_not_hangs() {
+        let mut m = vec![0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+        m.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1]);
+        assert_eq!(parse_dns_message(&m), Err(DnsError::BadName(12)));
+        let mut m = vec![0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+        m.extend_from_slice(&[0x41, b'a', 0, 0, 1, 0, 1]);
+        assert!(parse_dns_message(&m).is_err());
+        assert_eq!(parse_dns_message(&[0; 5]), Err(DnsError::ShortHeader(5)));
+    }
+
+    #[test]
+    fn truncated_response_keeps_question_rcode_and_whole_records() {
+        let all = fixture(DNSMASQ);
+        let full = &stream(&all, "udp", 10)[1].bytes;
+        let whole = parse_dns_message(full).unwrap();
+        for cut in HEADER_LEN..full.len() {
+            let Ok(part) = parse_dns_message(&full[..cut]) else {
+                assert!(cut < 31, "the question ends at byte 31, cut {cut}");
+                continue;
+            };
+            assert_eq!(part.questions, whole.questions);
+            assert!(part.incomplete);
+            assert!(whole.records.starts_with(&part.records));
+        }
+    }
+
+    #[test]
+    fn unknown_types_and_bad_rdata_use_the_generic_form() {
+        assert_eq!(type_name(65), "HTTPS");
+        assert_eq!(type_name(4242), "TYPE4242");
+        assert_eq!(class_name(0x8001), "IN");
+        assert_eq!(class_name(77), "CLASS77");
+        assert_eq!(rcode_name(3), "NXDomain");
+        assert_eq!(rcode_name(42), "RCODE42");
+        let msg = [1u8, 2, 3];
+        assert_eq!(format_rdata(&msg, 0, 3, 1), "\\# 3 010203", "A with 3 bytes");
+        assert_eq!(format_rdata(&msg, 0, 3, 4242), "\\# 3 010203");
+        assert_eq!(format_rdata(&msg, 0, 0, 4242), "\\# 0");
+    }
+
+    #[test]
+    fn edns_extends_the_rcode() {
+        // A BADVERS (16) response: header rcode 0, OPT extended rcode 1.
+        let mut m = vec![0, 7, 0x81, 0x00, 0, 1, 0, 0, 0, 0, 0, 1];
+        m.extend_from_slice(&[1, b'x', 0, 0, 1, 0, 1]);
+        m.extend_from_slice(&[0, 0, 41, 0x10, 0, 1, 0, 0, 0, 0, 0]);
+        let msg = parse_dns_message(&m).unwrap();
+        assert_eq!(msg.rcode(), 16);
+        assert_eq!(rcode_name(msg.rcode()), "BADVERS");
+    }
+
+    #[test]
+    fn messages_built_by_simple_dns_parse_to_the_same_values() {
+        use simple_dns::rdata::{RData, A, AAAA, CNAME, MX, SOA, SRV, TXT};
+        use simple_dns::{Name, Packet, Question, ResourceRecord, CLASS, TYPE};
+        let name = Name::new_unchecked("www.example.com");
+        let mut p = Packet::new_reply(0x1234);
+        p.questions.push(Question::new(name.clone(), TYPE::A.into(), CLASS::IN.into(), false));
+        let rr = |rdata| ResourceRecord::new(name.clone(), CLASS::IN, 300, rdata);
+        p.answers.push(rr(RData::CNAME(CNAME(Name::new_unchecked("web.example.com")))));
+        p.answers.push(rr(RData::A(A { address: 0x0a00_0001 })));
+        p.answers.push(rr(RData::AAAA(AAAA { address: 1 })));
+        p.answers.push(rr(RData::MX(MX {
+            preference: 5,
+            exchange: Name::new_unchecked("mx.example.com"),
+        })));
+        p.answers.push(rr(RData::TXT(TXT::new().with_string("a \"q\"").unwrap())));
+        p.answers.push(rr(RData::SRV(SRV {
+            priority: 1,
+            weight: 2,
+            port: 443,
+            target: Name::new_unchecked("example.com"),
+        })));
+        p.name_servers.push(rr(RData::SOA(SOA {
+            mname: Name::new_unchecked("ns.example.com"),
+            rname: Name::new_unchecked("root.example.com"),
+            serial: 7,
+            refresh: 1,
+            retry: 2,
+            expire: 3,
+            minimum: 4,
+        })));
+        let bytes = p.build_bytes_vec_compressed().unwrap();
+        assert!(looks_like_dns(&bytes));
+        let msg = parse_dns_message(&bytes).unwrap();
+        let got: Vec<String> = msg.records.iter().map(|r| format!("{} {}", type_name(r.rtype), r.rdata)).collect();
+        assert_eq!(
+            got,
+            [
+                "CNAME web.example.com",
+                "A 10.0.0.1",
+                "AAAA ::1",
+                "MX 5 mx.example.com",
+                "TXT \"a \\\"q\\\"\"",
+                "SRV 1 2 443 example.com",
+                "SOA ns.example.com root.example.com 7 1 2 3 4",
+            ]
+        );
+        assert!(msg.records.iter().all(|r| r.name == "www.example.com" && r.ttl == 300));
+    }
+
+    proptest! {
+        #[test]
+        fn random_bytes_never_panic(data in proptest::collection::vec(any::<u8>(), 0..600)) {
+            let _ = parse_dns_message(&data);
+            let _ = looks_like_dns(&data);
+            let _ = looks_like_dns_over_tcp(&data);
+            let m = meta(53);
+            let mut out = Vec::new();
+            let mut u = DnsUdpParser::new(&AppConfig::default());
+            u.datagram(&m, Direction::ToResponder, Timestamp::default(), &data, &mut out);
+            let mut t = DnsTcpParser::new(&AppConfig::default());
+            t.data(&m, Direction::ToResponder, Timestamp::default(), &data, &mut out);
+            t.end(&m, Timestamp::default(), &mut out);
+        }
+
+        #[test]
+        fn mutated_real_messages_never_panic(n in 0usize..30, flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..8)) {
+            let all = fixture(DNSMASQ);
+            let mut bytes = all[n % all.len()].bytes.clone();
+            for (at, v) in flips {
+                let i = at % bytes.len();
+                bytes[i] = v;
+            }
+            let _ = parse_dns_message(&bytes);
+            let _ = looks_like_dns(&bytes);
+        }
+
+        #[test]
+        fn any_tcp_chunking_gives_the_same_records(cuts in proptest::collection::vec(1usize..40, 1..30)) {
+            let all = fixture(DNSMASQ);
+            let s = stream(&all, "tcp", 1);
+            let whole = tcp_records(&s);
+            let mut pieces = Vec::new();
+            for c in &s {
+                let mut rest = &c.bytes[..];
+                let mut i = 0;
+                while !rest.is_empty() {
+                    let n = cuts[i % cuts.len()].min(rest.len());
+                    pieces.push(Chunk { bytes: rest[..n].to_vec(), ..c.clone() });
+                    rest = &rest[n..];
+                    i += 1;
+                }
+            }
+            prop_assert_eq!(tcp_records(&pieces), whole);
+        }
+    }
+}

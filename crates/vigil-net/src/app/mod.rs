@@ -222,3 +222,74 @@ pub fn new_datagram_parser(proto: AppProto, config: &AppConfig) -> Option<Box<dy
         _ => None,
     }
 }
+
+/// Test support for the protocol parsers: a flow's metadata and the real
+/// traffic fixtures under `app/testdata/` (tshark's `tcp.payload` /
+/// `udp.payload` of captures made on loopback; see each test for how).
+#[cfg(test)]
+pub(crate) mod testutil {
+    use super::{ConnectionInfo, Direction, Endpoint, FlowMeta};
+    use vigil_event::Timestamp;
+
+    /// One payload from a fixture: `proto stream dir(c|s) epoch hex`.
+    #[derive(Debug, Clone)]
+    pub struct Chunk {
+        pub proto: String,
+        pub stream: u32,
+        /// `ToResponder` for the client ("c": the originator in these captures).
+        pub dir: Direction,
+        pub ts: Timestamp,
+        pub bytes: Vec<u8>,
+    }
+
+    /// 127.0.0.1:40000 → 127.0.0.1:port.
+    pub fn meta(port: u16) -> FlowMeta {
+        FlowMeta {
+            originator: Endpoint::new("127.0.0.1".parse().unwrap(), 40000),
+            responder: Endpoint::new("127.0.0.1".parse().unwrap(), port),
+            connection_info: ConnectionInfo::tcp("F1", "1:test="),
+        }
+    }
+
+    fn epoch_to_ts(s: &str) -> Timestamp {
+        let (secs, frac) = s.split_once('.').unwrap_or((s, "0"));
+        let nanos: i64 = format!("{frac:0<9}")[..9].parse().unwrap();
+        Timestamp::from_nanos(secs.parse::<i64>().unwrap() * 1_000_000_000 + nanos)
+    }
+
+    /// Parse a fixture whose lines are `proto stream dir epoch hex` (DNS) or
+    /// `stream dir epoch hex` (TCP-only fixtures, proto "tcp").
+    pub fn fixture(text: &str) -> Vec<Chunk> {
+        text.lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| {
+                let f: Vec<&str> = l.split('\t').collect();
+                let (proto, rest) = if f[0] == "udp" || f[0] == "tcp" {
+                    (f[0].to_owned(), &f[1..])
+                } else {
+                    ("tcp".to_owned(), &f[..])
+                };
+                Chunk {
+                    proto,
+                    stream: rest[0].parse().unwrap(),
+                    dir: if rest[1] == "c" {
+                        Direction::ToResponder
+                    } else {
+                        Direction::ToOriginator
+                    },
+                    ts: epoch_to_ts(rest[2]),
+                    bytes: hex::decode(rest[3]).unwrap(),
+                }
+            })
+            .collect()
+    }
+
+    /// The chunks of one stream, in capture order.
+    pub fn stream(chunks: &[Chunk], proto: &str, stream: u32) -> Vec<Chunk> {
+        chunks
+            .iter()
+            .filter(|c| c.proto == proto && c.stream == stream)
+            .cloned()
+            .collect()
+    }
+}
