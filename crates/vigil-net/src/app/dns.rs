@@ -1042,7 +1042,8 @@ impl StreamParser for DnsTcpParser {
             // Slow path: accumulate the length prefix, then the message.
             if sd.buf.len() < 2 {
                 let take = (2 - sd.buf.len()).min(rest.len());
-                sd.buf.extend_from_slice(rest.get(..take).unwrap_or_default());
+                sd.buf
+                    .extend_from_slice(rest.get(..take).unwrap_or_default());
                 rest = rest.get(take..).unwrap_or_default();
                 if sd.buf.len() < 2 {
                     break;
@@ -1057,14 +1058,15 @@ impl StreamParser for DnsTcpParser {
             }
             let need = 2 + len - sd.buf.len();
             let take = need.min(rest.len());
-            sd.buf.extend_from_slice(rest.get(..take).unwrap_or_default());
+            sd.buf
+                .extend_from_slice(rest.get(..take).unwrap_or_default());
             rest = rest.get(take..).unwrap_or_default();
             if sd.buf.len() == 2 + len {
                 let buf = std::mem::take(&mut sd.buf);
                 let msg_ts = sd.ts;
-                let ok = self
-                    .pairing
-                    .message(meta, dir, msg_ts, buf.get(2..).unwrap_or_default(), out);
+                let ok =
+                    self.pairing
+                        .message(meta, dir, msg_ts, buf.get(2..).unwrap_or_default(), out);
                 if !ok && self.pairing.parsed == 0 {
                     return Progress::Mismatch;
                 }
@@ -1137,7 +1139,12 @@ mod tests {
     fn answer_strings(d: &DnsActivity) -> Vec<String> {
         d.answers
             .iter()
-            .map(|a| format!("{} {} {} {} {} {}", a.section, a.name, a.ttl, a.class, a.rtype, a.rdata))
+            .map(|a| {
+                format!(
+                    "{} {} {} {} {} {}",
+                    a.section, a.name, a.ttl, a.class, a.rtype, a.rdata
+                )
+            })
             .collect()
     }
 
@@ -1205,16 +1212,25 @@ mod tests {
             (4, "answer 9.9.9.10.in-addr.arpa 600 IN PTR h.zone.test"),
             (5, "answer zone.test 600 IN MX 10 mail.zone.test"),
             (6, "answer zone.test 600 IN TXT \"v=spf1 -all\""),
-            (9, "answer _ldap._tcp.zone.test 600 IN SRV 5 7 389 h.zone.test"),
+            (
+                9,
+                "answer _ldap._tcp.zone.test 600 IN SRV 5 7 389 h.zone.test",
+            ),
             (10, "answer www.zone.test 600 IN CNAME h.zone.test"),
-            (100, "answer t.zone.test 600 IN TXT \"hello world\" \"second\""),
+            (
+                100,
+                "answer t.zone.test 600 IN TXT \"hello world\" \"second\"",
+            ),
         ];
         for (n, want) in cases {
             let d = udp_record(n);
             assert_eq!(answer_strings(&d)[0], want, "stream {n}");
         }
         // The CNAME chain continues with the target's address.
-        assert_eq!(answer_strings(&udp_record(10))[1], "answer h.zone.test 600 IN A 10.9.9.9");
+        assert_eq!(
+            answer_strings(&udp_record(10))[1],
+            "answer h.zone.test 600 IN A 10.9.9.9"
+        );
         // An unknown query type keeps its number.
         let d = udp_record(8);
         assert_eq!((d.query.qtype.as_str(), d.query.type_id), ("SPF", 99));
@@ -1260,16 +1276,18 @@ mod tests {
         assert_eq!(r[0].pairing, "unsolicited");
         assert_eq!(r[0].query.hostname, "zone.test");
         assert_eq!(r[0].answers[0].rtype, "MX");
-        assert_eq!(r[0].src_endpoint.port, Some(40000), "the response went to the client");
+        assert_eq!(
+            r[0].src_endpoint.port,
+            Some(40000),
+            "the response went to the client"
+        );
         assert!(p.counters().contains(&("dns.unsolicited", 1)));
     }
 
     #[test]
     fn pending_queries_are_bounded_and_the_oldest_written_unanswered() {
         let all = fixture(DNSMASQ);
-        let queries: Vec<Chunk> = (0..5)
-            .map(|n| stream(&all, "udp", n)[0].clone())
-            .collect();
+        let queries: Vec<Chunk> = (0..5).map(|n| stream(&all, "udp", n)[0].clone()).collect();
         let config = AppConfig {
             max_dns_pending: 2,
             ..AppConfig::default()
@@ -1283,7 +1301,10 @@ mod tests {
         // Three evicted as the 3rd, 4th and 5th queries arrived, oldest first.
         let early = dns_bodies(std::mem::take(&mut out));
         assert_eq!(
-            early.iter().map(|d| d.query.hostname.as_str()).collect::<Vec<_>>(),
+            early
+                .iter()
+                .map(|d| d.query.hostname.as_str())
+                .collect::<Vec<_>>(),
             ["zone.test", "zone.test", "nope.zone.test"]
         );
         assert!(early.iter().all(|d| d.pairing == "unanswered"));
@@ -1310,7 +1331,10 @@ mod tests {
         let mut p = DnsTcpParser::new(&AppConfig::default());
         let mut out = Vec::new();
         for c in chunks {
-            assert_eq!(p.data(&m, c.dir, c.ts, &c.bytes, &mut out), Progress::Continue);
+            assert_eq!(
+                p.data(&m, c.dir, c.ts, &c.bytes, &mut out),
+                Progress::Continue
+            );
         }
         p.end(&m, Timestamp::default(), &mut out);
         dns_bodies(out)
@@ -1322,7 +1346,11 @@ mod tests {
         let recs = tcp_records(&stream(&all, "tcp", 1));
         assert_eq!(
             recs.iter()
-                .map(|d| (d.query.hostname.as_str(), d.query.qtype.as_str(), d.pairing.as_str()))
+                .map(|d| (
+                    d.query.hostname.as_str(),
+                    d.query.qtype.as_str(),
+                    d.pairing.as_str()
+                ))
                 .collect::<Vec<_>>(),
             [
                 ("t.zone.test", "TXT", "answered"),
@@ -1346,8 +1374,14 @@ mod tests {
                 for d in &s {
                     if std::ptr::eq(c, d) {
                         let (a, b) = d.bytes.split_at(cut);
-                        split.push(Chunk { bytes: a.to_vec(), ..d.clone() });
-                        split.push(Chunk { bytes: b.to_vec(), ..d.clone() });
+                        split.push(Chunk {
+                            bytes: a.to_vec(),
+                            ..d.clone()
+                        });
+                        split.push(Chunk {
+                            bytes: b.to_vec(),
+                            ..d.clone()
+                        });
                     } else {
                         split.push(d.clone());
                     }
@@ -1459,7 +1493,11 @@ mod tests {
         assert_eq!(rcode_name(3), "NXDomain");
         assert_eq!(rcode_name(42), "RCODE42");
         let msg = [1u8, 2, 3];
-        assert_eq!(format_rdata(&msg, 0, 3, 1), "\\# 3 010203", "A with 3 bytes");
+        assert_eq!(
+            format_rdata(&msg, 0, 3, 1),
+            "\\# 3 010203",
+            "A with 3 bytes"
+        );
         assert_eq!(format_rdata(&msg, 0, 3, 4242), "\\# 3 010203");
         assert_eq!(format_rdata(&msg, 0, 0, 4242), "\\# 0");
     }
@@ -1481,16 +1519,26 @@ mod tests {
         use simple_dns::{Name, Packet, Question, ResourceRecord, CLASS, TYPE};
         let name = Name::new_unchecked("www.example.com");
         let mut p = Packet::new_reply(0x1234);
-        p.questions.push(Question::new(name.clone(), TYPE::A.into(), CLASS::IN.into(), false));
+        p.questions.push(Question::new(
+            name.clone(),
+            TYPE::A.into(),
+            CLASS::IN.into(),
+            false,
+        ));
         let rr = |rdata| ResourceRecord::new(name.clone(), CLASS::IN, 300, rdata);
-        p.answers.push(rr(RData::CNAME(CNAME(Name::new_unchecked("web.example.com")))));
-        p.answers.push(rr(RData::A(A { address: 0x0a00_0001 })));
+        p.answers.push(rr(RData::CNAME(CNAME(Name::new_unchecked(
+            "web.example.com",
+        )))));
+        p.answers.push(rr(RData::A(A {
+            address: 0x0a00_0001,
+        })));
         p.answers.push(rr(RData::AAAA(AAAA { address: 1 })));
         p.answers.push(rr(RData::MX(MX {
             preference: 5,
             exchange: Name::new_unchecked("mx.example.com"),
         })));
-        p.answers.push(rr(RData::TXT(TXT::new().with_string("a \"q\"").unwrap())));
+        p.answers
+            .push(rr(RData::TXT(TXT::new().with_string("a \"q\"").unwrap())));
         p.answers.push(rr(RData::SRV(SRV {
             priority: 1,
             weight: 2,
@@ -1509,7 +1557,11 @@ mod tests {
         let bytes = p.build_bytes_vec_compressed().unwrap();
         assert!(looks_like_dns(&bytes));
         let msg = parse_dns_message(&bytes).unwrap();
-        let got: Vec<String> = msg.records.iter().map(|r| format!("{} {}", type_name(r.rtype), r.rdata)).collect();
+        let got: Vec<String> = msg
+            .records
+            .iter()
+            .map(|r| format!("{} {}", type_name(r.rtype), r.rdata))
+            .collect();
         assert_eq!(
             got,
             [
@@ -1522,7 +1574,10 @@ mod tests {
                 "SOA ns.example.com root.example.com 7 1 2 3 4",
             ]
         );
-        assert!(msg.records.iter().all(|r| r.name == "www.example.com" && r.ttl == 300));
+        assert!(msg
+            .records
+            .iter()
+            .all(|r| r.name == "www.example.com" && r.ttl == 300));
     }
 
     proptest! {

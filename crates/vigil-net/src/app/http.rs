@@ -23,11 +23,39 @@ use super::{AppConfig, Direction, FlowMeta, Progress, StreamParser};
 /// Request methods recognised at the start of a stream (RFC 9110, WebDAV,
 /// CalDAV, UPnP and common proxies' extensions).
 const METHODS: &[&[u8]] = &[
-    b"GET", b"POST", b"HEAD", b"PUT", b"DELETE", b"OPTIONS", b"PATCH", b"CONNECT", b"TRACE",
-    b"PROPFIND", b"PROPPATCH", b"MKCOL", b"COPY", b"MOVE", b"LOCK", b"UNLOCK", b"REPORT",
-    b"MKACTIVITY", b"CHECKOUT", b"MERGE", b"SEARCH", b"MKCALENDAR", b"ACL", b"BIND",
-    b"UNBIND", b"REBIND", b"LINK", b"UNLINK", b"SUBSCRIBE", b"UNSUBSCRIBE", b"NOTIFY",
-    b"M-SEARCH", b"PURGE",
+    b"GET",
+    b"POST",
+    b"HEAD",
+    b"PUT",
+    b"DELETE",
+    b"OPTIONS",
+    b"PATCH",
+    b"CONNECT",
+    b"TRACE",
+    b"PROPFIND",
+    b"PROPPATCH",
+    b"MKCOL",
+    b"COPY",
+    b"MOVE",
+    b"LOCK",
+    b"UNLOCK",
+    b"REPORT",
+    b"MKACTIVITY",
+    b"CHECKOUT",
+    b"MERGE",
+    b"SEARCH",
+    b"MKCALENDAR",
+    b"ACL",
+    b"BIND",
+    b"UNBIND",
+    b"REBIND",
+    b"LINK",
+    b"UNLINK",
+    b"SUBSCRIBE",
+    b"UNSUBSCRIBE",
+    b"NOTIFY",
+    b"M-SEARCH",
+    b"PURGE",
 ];
 
 /// Headers parsed per message; more is an error (counted, direction given up).
@@ -44,9 +72,19 @@ pub fn looks_like_http(first: &[u8]) -> bool {
     if first.starts_with(b"HTTP/1.") {
         return true;
     }
-    METHODS.iter().any(|m| {
-        first.len() > m.len() && first.starts_with(m) && first.get(m.len()) == Some(&b' ')
-    })
+    METHODS
+        .iter()
+        .any(|m| first.len() > m.len() && first.starts_with(m) && first.get(m.len()) == Some(&b' '))
+}
+
+/// True when `start` is a strict prefix of a request line or status line
+/// start, so more bytes could make it HTTP.
+fn could_become_http(start: &[u8]) -> bool {
+    b"HTTP/1.".starts_with(start)
+        || b"PRI * HTTP/2".starts_with(start)
+        || METHODS
+            .iter()
+            .any(|m| start.len() <= m.len() && m.starts_with(start))
 }
 
 /// Why a header block could not be parsed.
@@ -339,7 +377,8 @@ impl Side {
                 let old = self.buf.len();
                 let room = max_header.saturating_sub(old);
                 let take = room.min(input.len());
-                self.buf.extend_from_slice(input.get(..take).unwrap_or_default());
+                self.buf
+                    .extend_from_slice(input.get(..take).unwrap_or_default());
                 match header_end(&self.buf, old.saturating_sub(3)) {
                     Some(end) => {
                         s.consumed = end.saturating_sub(old);
@@ -770,6 +809,10 @@ impl StreamParser for HttpParser {
                     dir.reverse()
                 } else if looks_like_http(trimmed) || trimmed.starts_with(b"PRI * HTTP/2") {
                     dir
+                } else if could_become_http(trimmed) {
+                    // Too short to tell a request from a response ("H"):
+                    // the originator is the client on almost every connection.
+                    Direction::ToResponder
                 } else {
                     return Progress::Mismatch;
                 };
@@ -915,5 +958,451 @@ impl StreamParser for HttpParser {
         .into_iter()
         .filter(|(_, n)| *n > 0)
         .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::testutil::{fixture, meta, stream, Chunk};
+    use proptest::prelude::*;
+
+    /// nginx 1.22 (nginx-light) on 127.0.0.1:28080, captured with tcpdump,
+    /// payloads by `tshark -e tcp.payload`. Streams: 0 curl keep-alive, three
+    /// URLs with -A/-e; 1 curl chunked POST with Expect: 100-continue to a
+    /// proxied location; 2 nginx's proxied POST (Content-Length); 3 curl POST
+    /// with Expect to a static file (405 before the body); 4 curl -I (HEAD);
+    /// 5 a gzip'd chunked response; 6 four pipelined requests in one segment
+    /// from a python socket (GET, HEAD, conditional GET → 304, GET → 404).
+    const NGINX: &str = include_str!("testdata/nginx-http.tsv");
+    /// Stream 5's de-chunked body length, from `tshark -e http.chunk_size` (5195, 0).
+    const GZIP_CHUNKED_LEN: u64 = 5195;
+
+    fn run(chunks: &[Chunk], config: &AppConfig) -> (Vec<HttpActivity>, HttpParser, Progress) {
+        let m = meta(28080);
+        let mut p = HttpParser::new(config);
+        let mut out = Vec::new();
+        let mut last = Progress::Continue;
+        for c in chunks {
+            last = p.data(&m, c.dir, c.ts, &c.bytes, &mut out);
+            if last != Progress::Continue {
+                break;
+            }
+        }
+        p.end(&m, Timestamp::default(), &mut out);
+        let recs = out
+            .into_iter()
+            .map(|e| match e.body {
+                Body::Http(h) => h,
+                other => panic!("not http: {other:?}"),
+            })
+            .collect();
+        (recs, p, last)
+    }
+
+    fn nginx(n: u32) -> Vec<HttpActivity> {
+        let all = fixture(NGINX);
+        run(&stream(&all, "tcp", n), &AppConfig::default()).0
+    }
+
+    fn summary(h: &HttpActivity) -> String {
+        let r = h.http_response.as_ref();
+        format!(
+            "{} {} {} {} {} {}",
+            h.transaction,
+            h.http_request.http_method,
+            h.http_request.url.url_string,
+            r.map_or(0, |r| r.code),
+            h.http_request.body_length,
+            r.map_or(-1, |r| r.length as i64)
+        )
+    }
+
+    #[test]
+    fn keep_alive_transactions_in_order() {
+        let recs = nginx(0);
+        assert_eq!(
+            recs.iter().map(summary).collect::<Vec<_>>(),
+            [
+                "0 GET / 200 0 6",
+                "1 GET /x/big.txt?a=1 200 0 6756",
+                "2 GET /nope 404 0 153"
+            ]
+        );
+        let second = &recs[1];
+        assert_eq!(second.http_request.url.path, "/x/big.txt");
+        assert_eq!(second.http_request.url.query_string.as_deref(), Some("a=1"));
+        assert_eq!(
+            second.http_request.url.hostname.as_deref(),
+            Some("127.0.0.1")
+        );
+        assert_eq!(second.http_request.url.port, Some(28080));
+        assert_eq!(second.http_request.version, "HTTP/1.1");
+        assert_eq!(
+            second.http_request.user_agent.as_deref(),
+            Some("vigil-test/1.0")
+        );
+        assert_eq!(
+            second.http_request.referrer.as_deref(),
+            Some("http://ref.test/")
+        );
+        let resp = second.http_response.as_ref().unwrap();
+        assert_eq!(resp.message.as_deref(), Some("OK"));
+        assert_eq!(resp.content_type.as_deref(), Some("text/plain"));
+        assert_eq!(
+            recs[2].http_response.as_ref().unwrap().message.as_deref(),
+            Some("Not Found")
+        );
+        assert_eq!(second.src_endpoint.port, Some(40000));
+        assert_eq!(second.dst_endpoint.hostname.as_deref(), Some("127.0.0.1"));
+    }
+
+    #[test]
+    fn chunked_request_after_100_continue_is_one_transaction() {
+        let recs = nginx(1);
+        // The interim 100 is not the answer; the body is the 6756-byte file de-chunked.
+        assert_eq!(
+            recs.iter().map(summary).collect::<Vec<_>>(),
+            ["0 POST /post 405 6756 157"]
+        );
+        assert_eq!(
+            nginx(2).iter().map(summary).collect::<Vec<_>>(),
+            ["0 POST /index.html 405 6756 157"]
+        );
+        // nginx answered before curl sent the body (tshark: no client payload
+        // after the headers): the final response still ends the transaction.
+        assert_eq!(
+            nginx(3).iter().map(summary).collect::<Vec<_>>(),
+            ["0 POST /x/big.txt 405 0 157"]
+        );
+    }
+
+    #[test]
+    fn head_and_chunked_gzip_responses() {
+        let head = nginx(4);
+        assert_eq!(
+            head.iter().map(summary).collect::<Vec<_>>(),
+            ["0 HEAD / 200 0 0"]
+        );
+        let gz = nginx(5);
+        assert_eq!(gz.len(), 1);
+        // tshark: the chunk sizes of this response sum to this (`-e http.chunk_size`).
+        assert_eq!(
+            gz[0].http_response.as_ref().unwrap().length,
+            GZIP_CHUNKED_LEN
+        );
+    }
+
+    #[test]
+    fn pipelined_requests_pair_in_order_with_head_and_304() {
+        let recs = nginx(6);
+        assert_eq!(
+            recs.iter().map(summary).collect::<Vec<_>>(),
+            [
+                "0 GET / 200 0 6",
+                "1 HEAD /x/big.txt 200 0 0",
+                "2 GET /x/big.txt 304 0 0",
+                "3 GET /nope?q=1 404 0 153",
+            ]
+        );
+        assert_eq!(recs[0].http_request.user_agent.as_deref(), Some("pipe/1"));
+        assert_eq!(
+            recs[3].http_request.url.hostname.as_deref(),
+            Some("localhost")
+        );
+        assert_eq!(recs[3].http_request.url.port, Some(28080));
+    }
+
+    fn split_all(chunks: &[Chunk], size: usize) -> Vec<Chunk> {
+        chunks
+            .iter()
+            .flat_map(|c| {
+                c.bytes
+                    .chunks(size)
+                    .map(|b| Chunk {
+                        bytes: b.to_vec(),
+                        ..c.clone()
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn byte_by_byte_gives_the_same_records() {
+        let all = fixture(NGINX);
+        for n in 0..=6 {
+            let s = stream(&all, "tcp", n);
+            let whole = run(&s, &AppConfig::default()).0;
+            assert!(!whole.is_empty());
+            assert_eq!(
+                run(&split_all(&s, 1), &AppConfig::default()).0,
+                whole,
+                "stream {n}"
+            );
+        }
+    }
+
+    const CHUNKED: &[u8] = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Type: text/plain\r\n\r\n5;ext=1\r\nhello\r\n7\r\n, world\r\n0\r\nX-Trailer: yes\r\n\r\n";
+
+    #[test]
+    fn chunked_with_trailers_split_at_every_boundary() {
+        let req = Chunk {
+            proto: "tcp".into(),
+            stream: 0,
+            dir: Direction::ToResponder,
+            ts: Timestamp::from_nanos(1),
+            bytes: b"GET /c HTTP/1.1\r\nHost: h\r\n\r\n".to_vec(),
+        };
+        for cut in 0..=CHUNKED.len() {
+            for cut2 in cut..=CHUNKED.len() {
+                let mut chunks = vec![req.clone()];
+                for part in [&CHUNKED[..cut], &CHUNKED[cut..cut2], &CHUNKED[cut2..]] {
+                    chunks.push(Chunk {
+                        dir: Direction::ToOriginator,
+                        bytes: part.to_vec(),
+                        ..req.clone()
+                    });
+                }
+                let (recs, _, _) = run(&chunks, &AppConfig::default());
+                assert_eq!(recs.len(), 1);
+                let r = recs[0].http_response.as_ref().unwrap();
+                assert_eq!((r.code, r.length), (200, 12), "cuts {cut} {cut2}");
+            }
+        }
+    }
+
+    fn synth(parts: &[(Direction, &[u8])]) -> (Vec<HttpActivity>, HttpParser, Progress) {
+        let chunks: Vec<Chunk> = parts
+            .iter()
+            .enumerate()
+            .map(|(i, (dir, b))| Chunk {
+                proto: "tcp".into(),
+                stream: 0,
+                dir: *dir,
+                ts: Timestamp::from_nanos(i as i64),
+                bytes: b.to_vec(),
+            })
+            .collect();
+        run(&chunks, &AppConfig::default())
+    }
+
+    use Direction::{ToOriginator as S, ToResponder as C};
+
+    #[test]
+    fn request_without_response_is_written_at_end() {
+        let (recs, _, _) = synth(&[(C, b"GET /a HTTP/1.0\r\n\r\n")]);
+        assert_eq!(recs.len(), 1);
+        assert_eq!(recs[0].http_request.version, "HTTP/1.0");
+        assert!(recs[0].http_response.is_none());
+        assert_eq!(recs[0].http_request.url.hostname, None);
+    }
+
+    #[test]
+    fn response_until_close_counts_to_the_end() {
+        let (recs, _, _) = synth(&[
+            (C, b"GET / HTTP/1.0\r\n\r\n"),
+            (S, b"HTTP/1.0 200 OK\r\n\r\nabc"),
+            (S, b"defg"),
+        ]);
+        assert_eq!(recs[0].http_response.as_ref().unwrap().length, 7);
+    }
+
+    #[test]
+    fn connect_and_upgrade_stop_parsing() {
+        let (recs, _, last) = synth(&[
+            (
+                C,
+                b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n",
+            ),
+            (S, b"HTTP/1.1 200 Connection established\r\n\r\n"),
+            (C, b"\x16\x03\x01 not http"),
+        ]);
+        assert_eq!(last, Progress::Done);
+        assert_eq!(recs.len(), 1);
+        assert_eq!(
+            recs[0].http_request.url.hostname.as_deref(),
+            Some("example.com")
+        );
+        assert_eq!(recs[0].http_request.url.port, Some(443));
+        assert_eq!(recs[0].http_request.url.path, "");
+        let (recs, _, last) = synth(&[
+            (C, b"GET /chat HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"),
+            (S, b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n"),
+        ]);
+        assert_eq!(last, Progress::Done);
+        assert_eq!(recs[0].http_response.as_ref().unwrap().code, 101);
+        let (recs, _, last) = synth(&[(C, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")]);
+        assert_eq!(last, Progress::Done);
+        assert!(recs.is_empty());
+    }
+
+    #[test]
+    fn refused_connect_keeps_parsing() {
+        let (recs, _, last) = synth(&[
+            (C, b"CONNECT example.com:443 HTTP/1.1\r\n\r\n"),
+            (
+                S,
+                b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n",
+            ),
+            (
+                C,
+                b"GET http://user@example.org:8080/p?x HTTP/1.1\r\nHost: other\r\n\r\n",
+            ),
+            (S, b"HTTP/1.1 204 No Content\r\n\r\n"),
+        ]);
+        assert_eq!(last, Progress::Continue);
+        assert_eq!(recs.len(), 2);
+        let url = &recs[1].http_request.url;
+        assert_eq!(
+            url.hostname.as_deref(),
+            Some("example.org"),
+            "absolute URI wins over Host"
+        );
+        assert_eq!(
+            (url.port, url.path.as_str(), url.query_string.as_deref()),
+            (Some(8080), "/p", Some("x"))
+        );
+    }
+
+    #[test]
+    fn oversized_headers_are_counted_and_given_up() {
+        let config = AppConfig {
+            max_http_header_bytes: 64,
+            ..AppConfig::default()
+        };
+        let m = meta(80);
+        let mut p = HttpParser::new(&config);
+        let mut out = Vec::new();
+        let ok = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+        assert_eq!(
+            p.data(&m, C, Timestamp::default(), ok, &mut out),
+            Progress::Continue
+        );
+        let big = format!("GET / HTTP/1.1\r\nX: {}\r\n\r\n", "a".repeat(100));
+        assert_eq!(
+            p.data(&m, C, Timestamp::default(), big.as_bytes(), &mut out),
+            Progress::Continue
+        );
+        assert!(p.counters().contains(&("http.header_too_large", 1)));
+        p.end(&m, Timestamp::default(), &mut out);
+        assert_eq!(out.len(), 1);
+    }
+
+    #[test]
+    fn gaps_in_bodies_are_counted_gaps_in_headers_give_up() {
+        let m = meta(80);
+        let mut p = HttpParser::new(&AppConfig::default());
+        let mut out = Vec::new();
+        let t = Timestamp::default();
+        p.data(
+            &m,
+            C,
+            t,
+            b"GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\n",
+            &mut out,
+        );
+        p.data(
+            &m,
+            S,
+            t,
+            b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nab",
+            &mut out,
+        );
+        p.gap(S, 8);
+        p.data(
+            &m,
+            S,
+            t,
+            b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nz",
+            &mut out,
+        );
+        p.gap(C, 5);
+        assert_eq!(
+            p.data(&m, C, t, b"GET /3 HTTP/1.1\r\n\r\n", &mut out),
+            Progress::Continue
+        );
+        p.end(&m, t, &mut out);
+        let lens: Vec<u64> = out
+            .iter()
+            .map(|e| match &e.body {
+                Body::Http(h) => h.http_response.as_ref().unwrap().length,
+                _ => unreachable!(),
+            })
+            .collect();
+        assert_eq!(
+            lens,
+            [10, 1],
+            "the gap counted into the first body; /3 never parsed"
+        );
+        assert!(p.counters().contains(&("http.gap_in_body", 1)));
+        assert!(p.counters().contains(&("http.gap_gave_up", 1)));
+    }
+
+    #[test]
+    fn not_http_is_a_mismatch() {
+        let (_, _, last) = synth(&[(C, b"\x16\x03\x01\x00\x05hello")]);
+        assert_eq!(last, Progress::Mismatch);
+        let (_, _, last) = synth(&[(C, b"GET /\x01 HTTP/1.1\r\n\r\n")]);
+        assert_eq!(last, Progress::Mismatch);
+    }
+
+    #[test]
+    fn detection() {
+        for yes in [
+            &b"GET / HTTP/1.1\r\n"[..],
+            b"PROPFIND /x",
+            b"HTTP/1.1 200 OK\r\n",
+            b"M-SEARCH * HTTP/1.1",
+        ] {
+            assert!(looks_like_http(yes), "{yes:?}");
+        }
+        for no in [
+            &b"GETX / HTTP/1.1"[..],
+            b"GET",
+            b"SSH-2.0-x\r\n",
+            b"\x16\x03\x01",
+            b"HTTP/2 200",
+            b"",
+        ] {
+            assert!(!looks_like_http(no), "{no:?}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn random_bytes_never_panic(parts in proptest::collection::vec((any::<bool>(), proptest::collection::vec(any::<u8>(), 0..200)), 0..8)) {
+            let m = meta(80);
+            let mut p = HttpParser::new(&AppConfig { max_http_header_bytes: 256, ..AppConfig::default() });
+            let mut out = Vec::new();
+            // Start like HTTP so the random bytes reach the state machine.
+            p.data(&m, C, Timestamp::default(), b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", &mut out);
+            for (to_server, bytes) in parts {
+                let dir = if to_server { C } else { S };
+                p.data(&m, dir, Timestamp::default(), &bytes, &mut out);
+                if bytes.len() % 3 == 0 { p.gap(dir, bytes.len() as u64); }
+            }
+            p.end(&m, Timestamp::default(), &mut out);
+            let _ = parse_request_head(&[]);
+        }
+
+        #[test]
+        fn any_chunking_gives_the_same_records(n in 0u32..7, cuts in proptest::collection::vec(1usize..300, 1..20)) {
+            let all = fixture(NGINX);
+            let s = stream(&all, "tcp", n);
+            let whole = run(&s, &AppConfig::default()).0;
+            let mut pieces = Vec::new();
+            let mut i = 0;
+            for c in &s {
+                let mut rest = &c.bytes[..];
+                while !rest.is_empty() {
+                    let k = cuts[i % cuts.len()].min(rest.len());
+                    pieces.push(Chunk { bytes: rest[..k].to_vec(), ..c.clone() });
+                    rest = &rest[k..];
+                    i += 1;
+                }
+            }
+            prop_assert_eq!(run(&pieces, &AppConfig::default()).0, whole);
+        }
     }
 }

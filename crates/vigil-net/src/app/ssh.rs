@@ -53,8 +53,7 @@ pub fn find_ssh_version(buf: &[u8]) -> Scan {
         let rest = buf.get(pos..).unwrap_or_default();
         let Some(nl) = rest.iter().position(|&b| b == b'\n') else {
             // An unterminated line: fine while it can still become one.
-            let plausible =
-                rest.len() < MAX_LINE && rest.iter().all(|&b| b == b'\r' || is_text(b));
+            let plausible = rest.len() < MAX_LINE && rest.iter().all(|&b| b == b'\r' || is_text(b));
             return if plausible {
                 Scan::NeedMore
             } else {
@@ -213,9 +212,130 @@ impl StreamParser for SshParser {
     }
 
     fn counters(&self) -> Vec<(&'static str, u64)> {
-        [("ssh.not_ssh", self.not_ssh), ("ssh.gap_gave_up", self.gaps)]
+        [
+            ("ssh.not_ssh", self.not_ssh),
+            ("ssh.gap_gave_up", self.gaps),
+        ]
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::testutil::{fixture, meta, Chunk};
+    use proptest::prelude::*;
+
+    /// OpenSSH 9.2p1 (Debian) client against sshd on 127.0.0.1:28022,
+    /// captured with tcpdump: the two version lines and the first KEXINITs.
+    const OPENSSH: &str = include_str!("testdata/openssh.tsv");
+    const VERSION: &str = "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u10";
+
+    fn run(chunks: &[Chunk]) -> (Vec<SshActivity>, Progress) {
+        let m = meta(22);
+        let mut p = SshParser::new(&AppConfig::default());
+        let mut out = Vec::new();
+        let mut last = Progress::Continue;
+        for c in chunks {
+            last = p.data(&m, c.dir, c.ts, &c.bytes, &mut out);
+            if last != Progress::Continue {
+                break;
+            }
+        }
+        p.end(&m, Timestamp::default(), &mut out);
+        let recs = out
             .into_iter()
-            .filter(|(_, n)| *n > 0)
-            .collect()
+            .map(|e| match e.body {
+                Body::Ssh(s) => s,
+                other => panic!("not ssh: {other:?}"),
+            })
+            .collect();
+        (recs, last)
+    }
+
+    #[test]
+    fn real_exchange_gives_both_versions_then_done() {
+        let all = fixture(OPENSSH);
+        assert!(looks_like_ssh(&all[0].bytes) && looks_like_ssh(&all[1].bytes));
+        let (recs, last) = run(&all);
+        assert_eq!(last, Progress::Done);
+        assert_eq!(recs.len(), 1);
+        assert_eq!(recs[0].client_version.as_deref(), Some(VERSION));
+        assert_eq!(recs[0].server_version.as_deref(), Some(VERSION));
+        assert_eq!(
+            recs[0].src_endpoint.port,
+            Some(40000),
+            "the originator is the client"
+        );
+        // Server first, byte by byte: the same record.
+        let mut bytes = Vec::new();
+        for c in [&all[1], &all[0]] {
+            for b in &c.bytes {
+                bytes.push(Chunk {
+                    bytes: vec![*b],
+                    ..c.clone()
+                });
+            }
+        }
+        assert_eq!(run(&bytes).0, recs);
+    }
+
+    #[test]
+    fn banner_lines_before_the_server_version_are_skipped() {
+        let all = fixture(OPENSSH);
+        let server = Chunk {
+            bytes: b"Welcome\r\nauthorised use only\r\nSSH-2.0-srv_1.0\r\n".to_vec(),
+            ..all[1].clone()
+        };
+        assert!(looks_like_ssh(&server.bytes));
+        let (recs, _) = run(&[server, all[0].clone()]);
+        assert_eq!(recs[0].server_version.as_deref(), Some("SSH-2.0-srv_1.0"));
+    }
+
+    #[test]
+    fn one_side_only_is_written_at_end() {
+        let all = fixture(OPENSSH);
+        let (recs, last) = run(&all[..1]);
+        assert_eq!(last, Progress::Continue);
+        assert_eq!(recs[0].client_version.as_deref(), Some(VERSION));
+        assert_eq!(recs[0].server_version, None);
+    }
+
+    #[test]
+    fn not_ssh() {
+        let c = Chunk {
+            proto: "tcp".into(),
+            stream: 0,
+            dir: Direction::ToResponder,
+            ts: Timestamp::default(),
+            bytes: b"\x16\x03\x01\x00\x00".to_vec(),
+        };
+        let s = Chunk {
+            dir: Direction::ToOriginator,
+            ..c.clone()
+        };
+        let (recs, last) = run(&[c, s]);
+        assert_eq!(last, Progress::Mismatch);
+        assert!(recs.is_empty());
+        assert!(!looks_like_ssh(b"GET / HTTP/1.1\r\n"));
+        assert!(!looks_like_ssh(b"SSH"));
+        assert_eq!(find_ssh_version(&[b'a'; 300]), Scan::NotSsh);
+    }
+
+    proptest! {
+        #[test]
+        fn random_bytes_never_panic(a in proptest::collection::vec(any::<u8>(), 0..600), b in proptest::collection::vec(any::<u8>(), 0..600)) {
+            let _ = find_ssh_version(&a);
+            let m = meta(22);
+            let mut p = SshParser::new(&AppConfig::default());
+            let mut out = Vec::new();
+            p.data(&m, Direction::ToResponder, Timestamp::default(), &a, &mut out);
+            p.gap(Direction::ToOriginator, 3);
+            p.data(&m, Direction::ToOriginator, Timestamp::default(), &b, &mut out);
+            p.end(&m, Timestamp::default(), &mut out);
+            prop_assert!(out.len() <= 1);
+        }
     }
 }
