@@ -691,3 +691,382 @@ fn account(
         _ => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::IpAddr;
+    use std::sync::{Arc, Mutex};
+
+    use vigil_event::{ConnectionInfo, Endpoint};
+
+    use super::*;
+    use crate::capture::LinkType;
+    use crate::decode::tcp_flags::{ACK, FIN, SYN};
+
+    const C: &str = "192.0.2.1";
+    const S: &str = "192.0.2.2";
+
+    fn tcp(t_ms: i64, from_client: bool, seq: u32, flags: u8, payload: &[u8]) -> Packet<'_> {
+        let (src, dst, sp, dp) = if from_client {
+            (C, S, 40000, 8080)
+        } else {
+            (S, C, 8080, 40000)
+        };
+        Packet {
+            number: 0,
+            ts: Timestamp::from_nanos(1_700_000_000_000_000_000 + t_ms * 1_000_000),
+            src: src.parse().unwrap(),
+            dst: dst.parse().unwrap(),
+            protocol: 6,
+            transport: Transport::Tcp {
+                src_port: sp,
+                dst_port: dp,
+                seq,
+                ack: 0,
+                flags,
+                window: 100,
+            },
+            payload,
+            payload_truncated: false,
+            wire_len: 66 + payload.len() as u32,
+        }
+    }
+
+    fn flows(events: &[Event]) -> Vec<&FlowRecord> {
+        events
+            .iter()
+            .filter_map(|e| match &e.body {
+                Body::Flow(f) => Some(f),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// A full connection with a lost segment from the client.
+    fn connection(p: &mut Pipeline, out: &mut Vec<Event>) {
+        for pkt in [
+            tcp(0, true, 100, SYN, b""),
+            tcp(1, false, 900, SYN | ACK, b""),
+            tcp(2, true, 101, ACK, b""),
+            tcp(3, true, 101, ACK, b"hello"),
+            // 106..110 lost
+            tcp(4, true, 110, ACK, b"world"),
+            tcp(5, false, 901, ACK, b"reply"),
+            tcp(6, true, 115, FIN | ACK, b""),
+            tcp(7, false, 906, FIN | ACK, b""),
+        ] {
+            p.process_packet(&pkt, out);
+        }
+    }
+
+    #[test]
+    fn tcp_flow_record_with_gap_and_counters() {
+        let mut p = Pipeline::new(PipelineConfig::default());
+        p.set_log_name("test.pcap");
+        let mut out = Vec::new();
+        connection(&mut p, &mut out);
+        assert!(out.is_empty(), "nothing ends before the input does");
+        p.finish(&mut out);
+        let f = flows(&out);
+        assert_eq!(f.len(), 1);
+        let f = f[0];
+        assert_eq!(f.src_endpoint.ip, C.parse::<IpAddr>().unwrap());
+        assert_eq!(f.dst_endpoint.port, Some(8080));
+        assert_eq!(f.traffic.packets_out, 5);
+        assert_eq!(f.traffic.packets_in, 3);
+        assert_eq!(f.traffic.payload_bytes_out, 10);
+        assert_eq!(f.traffic.bytes_out, 5 * 66 + 10);
+        assert_eq!(f.conn_state.as_deref(), Some("SF"));
+        assert_eq!(f.history.as_deref(), Some("ShADdFfG"));
+        assert_eq!(f.end_reason, "end_of_input");
+        assert_eq!(f.duration_us, 7_000);
+        let r = f.reassembly.as_ref().unwrap();
+        assert_eq!((r.gaps, r.gap_bytes), (1, 4));
+        assert_eq!(
+            f.connection_info.community_uid,
+            crate::community_id::community_id_v1(
+                0,
+                C.parse().unwrap(),
+                S.parse().unwrap(),
+                6,
+                40000,
+                8080
+            )
+        );
+        assert_eq!(out[0].metadata.log_name.as_deref(), Some("test.pcap"));
+        assert_eq!(
+            out[0].metadata.correlation_uid.as_deref(),
+            Some(f.connection_info.uid.as_str())
+        );
+        let s = p.stats();
+        assert_eq!(s.get("packets", "total"), 8);
+        assert_eq!(s.get("packets", "decoded"), 8);
+        assert_eq!(s.get("flows", "created"), 1);
+        assert_eq!(s.get("flows", "active_max"), 1);
+        assert_eq!(s.get("reassembly", "gaps"), 1);
+        assert_eq!(s.get("reassembly", "gap_bytes"), 4);
+        assert_eq!(s.inputs, vec!["test.pcap".to_owned()]);
+    }
+
+    #[test]
+    fn closed_flow_is_written_after_closed_timeout() {
+        let mut p = Pipeline::new(PipelineConfig::default());
+        let mut out = Vec::new();
+        connection(&mut p, &mut out);
+        // A packet of another flow 6 s later advances event time past the
+        // 5 s closed timeout.
+        let mut later = tcp(6_000, true, 1, SYN, b"");
+        later.transport = Transport::Tcp {
+            src_port: 1,
+            dst_port: 2,
+            seq: 1,
+            ack: 0,
+            flags: SYN,
+            window: 1,
+        };
+        p.process_packet(&later, &mut out);
+        let f = flows(&out);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].end_reason, "closed");
+        assert_eq!(p.stats().get("flows", "closed"), 1);
+    }
+
+    #[test]
+    fn same_input_same_output() {
+        let run = || {
+            let mut p = Pipeline::new(PipelineConfig::default());
+            let mut out = Vec::new();
+            connection(&mut p, &mut out);
+            for i in 0..20u16 {
+                let mut pkt = tcp(10 + i64::from(i), true, 5, SYN, b"");
+                pkt.transport = Transport::Udp {
+                    src_port: 1000 + i,
+                    dst_port: 53,
+                };
+                pkt.protocol = 17;
+                p.process_packet(&pkt, &mut out);
+            }
+            p.finish(&mut out);
+            out.iter()
+                .map(|e| e.to_json_line().unwrap())
+                .collect::<Vec<_>>()
+        };
+        let a = run();
+        assert_eq!(a.len(), 21);
+        assert_eq!(a, run());
+    }
+
+    #[test]
+    fn full_table_evicts_and_counts() {
+        let config = PipelineConfig {
+            flow: FlowConfig {
+                max_flows: 1,
+                ..FlowConfig::default()
+            },
+            ..PipelineConfig::default()
+        };
+        let mut p = Pipeline::new(config);
+        let mut out = Vec::new();
+        p.process_packet(&tcp(0, true, 1, SYN, b""), &mut out);
+        let mut other = tcp(1, true, 1, SYN, b"");
+        other.src = "192.0.2.9".parse().unwrap();
+        p.process_packet(&other, &mut out);
+        let f = flows(&out);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].end_reason, "evicted");
+        let s = p.stats();
+        assert_eq!(s.get("flows", "evicted"), 1);
+        assert_eq!(s.get("memory", "flow_table_full"), 1);
+    }
+
+    #[test]
+    fn undecodable_packet_is_counted_by_reason() {
+        let mut p = Pipeline::new(PipelineConfig::default());
+        let raw = RawPacket {
+            number: 1,
+            ts: Timestamp::from_nanos(0),
+            linktype: LinkType(65000),
+            orig_len: 4,
+            data: &[1, 2, 3, 4],
+        };
+        let error = p.process(&raw, &mut Vec::new()).unwrap_err();
+        let s = p.stats();
+        assert_eq!(s.get("packets", "total"), 1);
+        assert_eq!(
+            s.get("packets", &format!("undecodable.{}", error.reason())),
+            1
+        );
+        assert_eq!(s.get("packets", "decoded"), 0);
+    }
+
+    /// A parser that records what it is fed.
+    #[derive(Debug)]
+    struct Recorder {
+        log: Arc<Mutex<Vec<String>>>,
+        answer: Progress,
+    }
+
+    impl StreamParser for Recorder {
+        fn data(
+            &mut self,
+            meta: &FlowMeta,
+            dir: Direction,
+            ts: Timestamp,
+            data: &[u8],
+            out: &mut Vec<Event>,
+        ) -> Progress {
+            self.log.lock().unwrap().push(format!(
+                "{}:{}",
+                if dir == Direction::ToResponder {
+                    ">"
+                } else {
+                    "<"
+                },
+                String::from_utf8_lossy(data)
+            ));
+            let ssh = vigil_event::SshActivity {
+                src_endpoint: meta.originator.clone(),
+                dst_endpoint: meta.responder.clone(),
+                connection_info: meta.connection_info.clone(),
+                client_version: None,
+                server_version: None,
+            };
+            out.push(Event::new(ts, Body::Ssh(ssh)));
+            self.answer
+        }
+        fn gap(&mut self, dir: Direction, len: u64) {
+            let d = if dir == Direction::ToResponder {
+                ">"
+            } else {
+                "<"
+            };
+            self.log.lock().unwrap().push(format!("{d}gap{len}"));
+        }
+        fn end(&mut self, _meta: &FlowMeta, _ts: Timestamp, _out: &mut Vec<Event>) {
+            self.log.lock().unwrap().push("end".to_owned());
+        }
+    }
+
+    fn meta() -> FlowMeta {
+        FlowMeta {
+            originator: Endpoint::new(C.parse().unwrap(), 1),
+            responder: Endpoint::new(S.parse().unwrap(), 2),
+            connection_info: ConnectionInfo::tcp("Fuid", "1:x"),
+        }
+    }
+
+    fn slot_with(answer: Progress) -> (AppSlot, Arc<Mutex<Vec<String>>>) {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let slot = AppSlot {
+            state: AppState::Stream {
+                proto: AppProto::Ssh,
+                parser: Box::new(Recorder {
+                    log: log.clone(),
+                    answer,
+                }),
+                done: false,
+            },
+            name: Some(AppProto::Ssh),
+        };
+        (slot, log)
+    }
+
+    #[test]
+    fn parser_is_fed_data_and_gaps_and_events_are_stamped() {
+        let (mut slot, log) = slot_with(Progress::Continue);
+        let mut out = Vec::new();
+        let mut counters = Counters::default();
+        let config = AppConfig::default();
+        let mut sink = Sink {
+            out: &mut out,
+            counters: &mut counters,
+            log_name: Some("x.pcap"),
+            app_config: &config,
+        };
+        let m = meta();
+        let ts = Timestamp::from_nanos(1);
+        slot.stream_chunk(&m, Direction::ToResponder, ts, Chunk::Data(b"a"), &mut sink);
+        slot.stream_chunk(&m, Direction::ToOriginator, ts, Chunk::Gap(3), &mut sink);
+        slot.stream_chunk(
+            &m,
+            Direction::ToOriginator,
+            ts,
+            Chunk::Data(b"b"),
+            &mut sink,
+        );
+        slot.end(&m, ts, &mut sink);
+        assert_eq!(*log.lock().unwrap(), vec![">:a", "<gap3", "<:b", "end"]);
+        assert_eq!(out.len(), 2);
+        assert!(out
+            .iter()
+            .all(|e| e.metadata.correlation_uid.as_deref() == Some("Fuid")
+                && e.metadata.log_name.as_deref() == Some("x.pcap")));
+        assert_eq!(counters.app_records[proto_index(AppProto::Ssh)], 2);
+    }
+
+    #[test]
+    fn done_stops_feeding_but_end_is_called() {
+        let (mut slot, log) = slot_with(Progress::Done);
+        let mut out = Vec::new();
+        let mut counters = Counters::default();
+        let config = AppConfig::default();
+        let mut sink = Sink {
+            out: &mut out,
+            counters: &mut counters,
+            log_name: None,
+            app_config: &config,
+        };
+        let m = meta();
+        let ts = Timestamp::from_nanos(1);
+        slot.stream_chunk(&m, Direction::ToResponder, ts, Chunk::Data(b"a"), &mut sink);
+        slot.stream_chunk(&m, Direction::ToResponder, ts, Chunk::Data(b"b"), &mut sink);
+        slot.end(&m, ts, &mut sink);
+        assert_eq!(*log.lock().unwrap(), vec![">:a", "end"]);
+        assert_eq!(slot.name, Some(AppProto::Ssh));
+    }
+
+    #[test]
+    fn mismatch_drops_parser_and_counts() {
+        let (mut slot, log) = slot_with(Progress::Mismatch);
+        let mut out = Vec::new();
+        let mut counters = Counters::default();
+        let config = AppConfig::default();
+        let mut sink = Sink {
+            out: &mut out,
+            counters: &mut counters,
+            log_name: None,
+            app_config: &config,
+        };
+        let m = meta();
+        let ts = Timestamp::from_nanos(1);
+        slot.stream_chunk(&m, Direction::ToResponder, ts, Chunk::Data(b"a"), &mut sink);
+        slot.stream_chunk(&m, Direction::ToResponder, ts, Chunk::Data(b"b"), &mut sink);
+        slot.end(&m, ts, &mut sink);
+        assert_eq!(*log.lock().unwrap(), vec![">:a"]);
+        assert_eq!(slot.name, None);
+        assert_eq!(counters.app_mismatch[proto_index(AppProto::Ssh)], 1);
+    }
+
+    #[test]
+    fn undetected_bytes_are_bounded_and_given_up() {
+        let mut slot = AppSlot::default();
+        let mut out = Vec::new();
+        let mut counters = Counters::default();
+        let config = AppConfig::default();
+        let mut sink = Sink {
+            out: &mut out,
+            counters: &mut counters,
+            log_name: None,
+            app_config: &config,
+        };
+        let m = meta();
+        let junk = [0xffu8; 700];
+        for dir in [Direction::ToResponder, Direction::ToOriginator] {
+            for _ in 0..4 {
+                slot.stream_chunk(&m, dir, Timestamp::default(), Chunk::Data(&junk), &mut sink);
+            }
+        }
+        assert!(matches!(slot.state, AppState::Off));
+        assert_eq!(counters.detect_given_up, 1);
+    }
+}
