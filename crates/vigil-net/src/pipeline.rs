@@ -14,6 +14,8 @@
 //! TCP payload reaches the parser without a copy. Output is deterministic:
 //! the same input gives the same events in the same order on every run.
 
+use std::collections::BTreeMap;
+
 use vigil_event::{Body, Event, FlowRecord, Reassembly, StatsRecord, Timestamp, Traffic};
 
 use crate::app::{
@@ -46,22 +48,19 @@ const DETECT_MAX_ITEMS: usize = 64;
 /// Datagrams of a UDP flow tried for detection before giving up.
 const DETECT_MAX_DATAGRAMS: u8 = 4;
 
-const PROTOS: [AppProto; 4] = [AppProto::Dns, AppProto::Http, AppProto::Tls, AppProto::Ssh];
-
-fn proto_index(p: AppProto) -> usize {
-    match p {
-        AppProto::Dns => 0,
-        AppProto::Http => 1,
-        AppProto::Tls => 2,
-        AppProto::Ssh => 3,
-    }
-}
-
 fn dir_index(d: Direction) -> usize {
     match d {
         Direction::ToResponder => 0,
         Direction::ToOriginator => 1,
     }
+}
+
+/// What the pipeline counts per application protocol.
+#[derive(Debug, Default, Clone, Copy)]
+struct AppCounters {
+    detected: u64,
+    mismatch: u64,
+    records: u64,
 }
 
 /// Hot counters, kept as plain integers.
@@ -70,9 +69,8 @@ struct Counters {
     packets_total: u64,
     packets_decoded: u64,
     bytes_total: u64,
-    app_detected: [u64; 4],
-    app_mismatch: [u64; 4],
-    app_records: [u64; 4],
+    /// Per protocol (a handful of entries, no allocation once present).
+    app: BTreeMap<AppProto, AppCounters>,
     reassembly: Reassembly,
     reassembly_limit_hits: u64,
     detect_given_up: u64,
@@ -149,7 +147,7 @@ impl Sink<'_> {
         if n == 0 {
             return;
         }
-        self.counters.app_records[proto_index(proto)] += n as u64;
+        self.counters.app.entry(proto).or_default().records += n as u64;
         for ev in self.out.iter_mut().skip(start) {
             ev.metadata.correlation_uid = Some(meta.connection_info.uid.clone());
             if let Some(name) = self.log_name {
@@ -227,7 +225,7 @@ impl AppSlot {
     }
 
     fn start_stream(&mut self, proto: AppProto, sink: &mut Sink<'_>) {
-        sink.counters.app_detected[proto_index(proto)] += 1;
+        sink.counters.app.entry(proto).or_default().detected += 1;
         self.name = Some(proto);
         self.state = AppState::Stream {
             proto,
@@ -262,7 +260,7 @@ impl AppSlot {
                 }
             }
             Progress::Mismatch => {
-                sink.counters.app_mismatch[proto_index(proto)] += 1;
+                sink.counters.app.entry(proto).or_default().mismatch += 1;
                 self.state = AppState::Off;
                 self.name = None;
             }
@@ -285,7 +283,7 @@ impl AppSlot {
             match detect_datagram(data) {
                 Some(proto) => match new_datagram_parser(proto, sink.app_config) {
                     Some(parser) => {
-                        sink.counters.app_detected[proto_index(proto)] += 1;
+                        sink.counters.app.entry(proto).or_default().detected += 1;
                         self.name = Some(proto);
                         self.state = AppState::Datagram {
                             proto,
@@ -529,11 +527,10 @@ impl Pipeline {
         );
         put("reassembly", "ooo_dropped", c.reassembly.ooo_dropped);
         put("app", "detect_given_up", c.detect_given_up);
-        for p in PROTOS {
-            let i = proto_index(p);
-            put("app", &format!("{}.detected", p.name()), c.app_detected[i]);
-            put("app", &format!("{}.mismatch", p.name()), c.app_mismatch[i]);
-            put("app", &format!("{}.records", p.name()), c.app_records[i]);
+        for (p, n) in &c.app {
+            put("app", &format!("{}.detected", p.name()), n.detected);
+            put("app", &format!("{}.mismatch", p.name()), n.mismatch);
+            put("app", &format!("{}.records", p.name()), n.records);
         }
         // Memory caps: every limit that made Vigil drop or skip something.
         put("memory", "flow_table_full", f.evicted);
@@ -1001,7 +998,7 @@ mod tests {
             .iter()
             .all(|e| e.metadata.correlation_uid.as_deref() == Some("Fuid")
                 && e.metadata.log_name.as_deref() == Some("x.pcap")));
-        assert_eq!(counters.app_records[proto_index(AppProto::Ssh)], 2);
+        assert_eq!(counters.app[&AppProto::Ssh].records, 2);
     }
 
     #[test]
@@ -1044,7 +1041,7 @@ mod tests {
         slot.end(&m, ts, &mut sink);
         assert_eq!(*log.lock().unwrap(), vec![">:a"]);
         assert_eq!(slot.name, None);
-        assert_eq!(counters.app_mismatch[proto_index(AppProto::Ssh)], 1);
+        assert_eq!(counters.app[&AppProto::Ssh].mismatch, 1);
     }
 
     #[test]
