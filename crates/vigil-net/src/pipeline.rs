@@ -74,6 +74,18 @@ struct Counters {
     reassembly: Reassembly,
     reassembly_limit_hits: u64,
     detect_given_up: u64,
+    /// What parsers counted themselves (`StreamParser::counters`), summed
+    /// over the parsers dropped so far; names carry their protocol.
+    parser: BTreeMap<&'static str, u64>,
+}
+
+impl Counters {
+    /// Add a dropped parser's own counters.
+    fn absorb_parser(&mut self, counters: Vec<(&'static str, u64)>) {
+        for (name, n) in counters {
+            *self.parser.entry(name).or_default() += n;
+        }
+    }
 }
 
 /// What arrived while a TCP flow's protocol was still unknown, for replay.
@@ -261,6 +273,15 @@ impl AppSlot {
             }
             Progress::Mismatch => {
                 sink.counters.app.entry(proto).or_default().mismatch += 1;
+                match &self.state {
+                    AppState::Stream { parser, .. } => {
+                        sink.counters.absorb_parser(parser.counters())
+                    }
+                    AppState::Datagram { parser, .. } => {
+                        sink.counters.absorb_parser(parser.counters())
+                    }
+                    _ => {}
+                }
                 self.state = AppState::Off;
                 self.name = None;
             }
@@ -335,10 +356,12 @@ impl AppSlot {
         let proto = match &mut self.state {
             AppState::Stream { proto, parser, .. } => {
                 parser.end(meta, ts, sink.out);
+                sink.counters.absorb_parser(parser.counters());
                 *proto
             }
             AppState::Datagram { proto, parser, .. } => {
                 parser.end(meta, ts, sink.out);
+                sink.counters.absorb_parser(parser.counters());
                 *proto
             }
             _ => return,
@@ -531,6 +554,9 @@ impl Pipeline {
             put("app", &format!("{}.detected", p.name()), n.detected);
             put("app", &format!("{}.mismatch", p.name()), n.mismatch);
             put("app", &format!("{}.records", p.name()), n.records);
+        }
+        for (name, n) in &c.parser {
+            put("app", name, *n);
         }
         // Memory caps: every limit that made Vigil drop or skip something.
         put("memory", "flow_table_full", f.evicted);
