@@ -639,7 +639,9 @@ pub fn http(
 /// connection, leaving out connections with a request for `skip_host`.
 pub fn vigil_http(analysis: &Analysis, skip_host: &str) -> Vec<String> {
     let mut skip = std::collections::BTreeSet::new();
-    let mut conns: BTreeMap<(String, String), Vec<(u32, String, Option<String>)>> = BTreeMap::new();
+    // (client, server) → [(transaction index, request, response)]
+    type Transactions = Vec<(u32, String, Option<String>)>;
+    let mut conns: BTreeMap<(String, String), Transactions> = BTreeMap::new();
     for body in analysis.bodies(RecordKind::Http) {
         let Body::Http(h) = body else { continue };
         let r = &h.http_request;
