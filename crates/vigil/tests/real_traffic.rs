@@ -55,7 +55,9 @@ fn http_keepalive_and_pipelined_agree_with_tshark() {
 fn pipelined_head_matches_what_the_client_received(analysis: &vigil::Analysis, reply: &[u8]) {
     let reply = String::from_utf8_lossy(reply);
     let statuses: Vec<u16> = reply
-        .split("\r\n")
+        // Lines, not CRLF-separated pieces: a body such as "a\n" is followed
+        // directly by the next status line.
+        .split('\n')
         .filter_map(|line| line.strip_prefix("HTTP/1.1 "))
         .filter_map(|rest| rest.get(..3)?.parse().ok())
         .collect();

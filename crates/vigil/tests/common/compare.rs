@@ -236,10 +236,16 @@ fn rr_type_name(t: u64) -> String {
     }
 }
 
-/// TXT rdata as one string: the character-strings concatenated without a
-/// separator, as RFC 7208 §3.3 joins them (the schema: "TXT strings joined").
+/// TXT rdata in zone-file presentation form, as Vigil writes it (and dig
+/// prints it): each character-string in double quotes (with `"` and `\\`
+/// escaped), space-separated, so string boundaries are not lost. tshark
+/// gives the strings one by one; this renders them the same way.
 pub fn txt_rdata(strings: &[String]) -> String {
-    strings.concat()
+    strings
+        .iter()
+        .map(|s| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\"")))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// DNS transactions: transport, client, server, id, question, rcode, the
