@@ -104,7 +104,10 @@ impl Summary {
                 self.packets += f.traffic.packets;
                 self.bytes += f.traffic.bytes;
                 bump(&mut self.talkers, f.src_endpoint.ip, f.traffic.bytes);
-                bump(&mut self.talkers, f.dst_endpoint.ip, f.traffic.bytes);
+                // A host talking to itself (loopback) is one talker, counted once.
+                if f.dst_endpoint.ip != f.src_endpoint.ip {
+                    bump(&mut self.talkers, f.dst_endpoint.ip, f.traffic.bytes);
+                }
                 *self
                     .transports
                     .entry(f.connection_info.protocol_name.clone())
@@ -221,5 +224,71 @@ impl Summary {
             )?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vigil_event::{ConnectionInfo, Endpoint, FlowRecord, Timestamp, Traffic};
+
+    fn flow(src: &str, dst: &str, bytes: u64, app: Option<&str>) -> Event {
+        Event::new(
+            Timestamp::from_nanos(0),
+            Body::Flow(FlowRecord {
+                src_endpoint: Endpoint::new(src.parse().unwrap(), 1000),
+                dst_endpoint: Endpoint::new(dst.parse().unwrap(), 80),
+                connection_info: ConnectionInfo::tcp("F1", "1:x"),
+                traffic: Traffic {
+                    bytes,
+                    packets: 2,
+                    ..Traffic::default()
+                },
+                start_time: 0,
+                end_time: 0,
+                duration: 0,
+                duration_us: 0,
+                app_name: app.map(str::to_owned),
+                conn_state: None,
+                history: None,
+                end_reason: "closed".into(),
+                reassembly: None,
+                icmp: None,
+            }),
+        )
+    }
+
+    #[test]
+    fn talkers_count_each_host_once_per_flow() {
+        let mut summary = Summary::default();
+        summary.observe(&flow("127.0.0.1", "127.0.0.1", 100, Some("http")));
+        summary.observe(&flow("10.0.0.1", "10.0.0.2", 50, None));
+        summary.observe(&flow("10.0.0.1", "10.0.0.3", 70, None));
+        let top = top(&summary.talkers, 10);
+        assert_eq!(top[0], ("10.0.0.1".parse().unwrap(), 120));
+        assert_eq!(top[1], ("127.0.0.1".parse().unwrap(), 100));
+        let mut text = Vec::new();
+        summary.print(&mut text).unwrap();
+        let text = String::from_utf8(text).unwrap();
+        assert!(text.contains("tcp/http"), "{text}");
+        assert!(text.contains("tcp/unidentified"), "{text}");
+    }
+
+    #[test]
+    fn summary_lists_skipped_packets_by_reason() {
+        let mut summary = Summary::default();
+        let mut stats = StatsRecord::default();
+        stats.add("packets", "total", 10);
+        stats.add("packets", "undecodable.truncated_ipv4", 3);
+        summary.absorb_stats(&stats);
+        assert_eq!(summary.skipped_packets(), 3);
+        let mut text = Vec::new();
+        summary.print(&mut text).unwrap();
+        let text = String::from_utf8(text).unwrap();
+        assert!(
+            text.contains("packets.undecodable.truncated_ipv4"),
+            "{text}"
+        );
+        assert!(!text.contains("nothing skipped"), "{text}");
     }
 }
