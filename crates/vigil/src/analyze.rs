@@ -100,7 +100,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
             Ok(reader) => reader,
             Err(error) => {
                 diagnostics.file_error(&name, &error.to_string());
-                pipeline.count_capture_error("not_a_capture");
+                pipeline.count_capture_error(error.reason());
                 continue;
             }
         };
