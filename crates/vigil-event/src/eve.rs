@@ -214,7 +214,7 @@ pub fn to_eve(event: &Event) -> Vec<Value> {
                     "rrname": d.query.hostname,
                     "rrtype": d.query.qtype,
                     "tx_id": 0,
-                    "opcode": 0,
+                    "opcode": d.query.opcode_id,
                 }),
             );
             if d.pairing != "unsolicited" {
@@ -482,6 +482,8 @@ mod tests {
                 type_id: 1,
                 class: "IN".into(),
                 packet_uid: 77,
+                opcode: "Query".into(),
+                opcode_id: 0,
             },
             answers: vec![DnsAnswer {
                 name: "a.test".into(),
