@@ -492,7 +492,8 @@ pub struct TlsParser {
     /// The server's handshake got past the point where a clear-text
     /// certificate could still come.
     server_past_certificate: bool,
-    anomalies: Vec<String>,
+    /// Anomaly names (see [`TlsInfo::anomalies`]), each once.
+    anomalies: Vec<&'static str>,
     first_ts: Option<Timestamp>,
     emitted: bool,
 }
@@ -522,9 +523,9 @@ impl TlsParser {
         }
     }
 
-    fn note(&mut self, anomaly: &str) {
-        if !self.anomalies.iter().any(|a| a == anomaly) {
-            self.anomalies.push(anomaly.to_owned());
+    fn note(&mut self, anomaly: &'static str) {
+        if !self.anomalies.contains(&anomaly) {
+            self.anomalies.push(anomaly);
         }
     }
 
@@ -760,7 +761,7 @@ impl TlsParser {
             server_hello: sh.map(|s| s.hello),
             certificate,
             certificate_chain: certs.collect(),
-            anomalies: std::mem::take(&mut self.anomalies),
+            anomalies: self.anomalies.iter().map(|a| (*a).to_owned()).collect(),
         };
         let ts = self.first_ts.unwrap_or_default();
         out.push(Event::new(
@@ -819,6 +820,49 @@ impl StreamParser for TlsParser {
             self.first_ts = Some(ts);
         }
         self.emit(meta, out);
+    }
+
+    /// One count per flow for each anomaly ([`TlsInfo::anomalies`]), named
+    /// `tls.<anomaly>`; flows with no TLS record (a gap before the hello)
+    /// are counted here too.
+    fn counters(&self) -> Vec<(&'static str, u64)> {
+        self.anomalies
+            .iter()
+            .map(|a| (counter_name(a), 1))
+            .collect()
+    }
+}
+
+/// The stats counter of an anomaly.
+fn counter_name(anomaly: &str) -> &'static str {
+    match anomaly {
+        "gap" => "tls.gap",
+        "handshake_too_large" => "tls.handshake_too_large",
+        "invalid_record" => "tls.invalid_record",
+        "malformed_client_hello" => "tls.malformed_client_hello",
+        "malformed_server_hello" => "tls.malformed_server_hello",
+        "malformed_certificate" => "tls.malformed_certificate",
+        "client_hello_from_server" => "tls.client_hello_from_server",
+        "server_hello_from_client" => "tls.server_hello_from_client",
+        _ => "tls.other",
+    }
+}
+
+/// The `tls` object for a ClientHello seen alone (as over QUIC, where the
+/// rest of the handshake is encrypted): the summary fields from the hello,
+/// the hello itself, nothing from a server.
+pub fn tls_info_from_client_hello(hello: TlsClientHello) -> TlsInfo {
+    TlsInfo {
+        version: hello
+            .supported_version
+            .clone()
+            .unwrap_or_else(|| hello.version.clone()),
+        sni: hello.sni.clone(),
+        alpn: hello.alpn.first().cloned(),
+        ja3_hash: Some(hello.ja3_hash.clone()),
+        ja4: Some(hello.ja4.clone()),
+        client_hello: Some(hello),
+        ..TlsInfo::default()
     }
 }
 

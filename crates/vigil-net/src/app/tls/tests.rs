@@ -476,6 +476,7 @@ fn gap_before_the_hello_gives_up_quietly() {
     assert_eq!(p, Progress::Continue);
     parser.end(&meta, Timestamp::default(), &mut out);
     assert!(out.is_empty());
+    assert_eq!(parser.counters(), [("tls.gap", 1)]);
 }
 
 #[test]
@@ -568,6 +569,7 @@ fn garbage_is_a_mismatch_and_oversize_is_counted() {
     let tls = &tls_of(&events[0]).tls;
     assert!(tls.client_hello.is_some());
     assert_eq!(tls.anomalies, ["handshake_too_large"]);
+    assert_eq!(parser.counters(), [("tls.handshake_too_large", 1)]);
 }
 
 #[test]
