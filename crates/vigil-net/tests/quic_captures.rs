@@ -143,7 +143,7 @@ fn tshark_datagrams(tshark: &Path, capture: &Path) -> Vec<Datagram> {
 /// Set once `quic::client_hello_event` calls the TLS module's
 /// `parse_client_hello` with `JaTransport::Quic`: from then on every QUIC
 /// record's JA4 must equal the vectors'.
-const JA4_WIRED: bool = false;
+const JA4_WIRED: bool = true;
 
 /// A QUIC entry of a JA4 snapshot.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -32,8 +32,9 @@ use aes_gcm::aead::AeadInPlace;
 use aes_gcm::{Aes128Gcm, KeyInit};
 use hkdf::Hkdf;
 use sha2::Sha256;
-use vigil_event::{Body, Event, Timestamp, TlsActivity, TlsInfo};
+use vigil_event::{Body, Event, Timestamp, TlsActivity};
 
+use super::ja::JaTransport;
 use super::{AppConfig, DatagramParser, Direction, FlowMeta, Progress, StreamParser};
 
 /// QUIC version 1 (RFC 9000).
@@ -828,52 +829,28 @@ impl StreamParser for NotOverTcp {
 }
 
 /// The TLS record for a ClientHello (`hello`: handshake type, 3-byte length,
-/// body) the client sent in `client_sends` direction over QUIC.
-///
-/// Seam, to wire when `app::tls` lands: build the record from
-/// `tls::parse_client_hello(&hello[4..], ja::JaTransport::Quic)` (the body
-/// after the 4-byte handshake header; JA4 then starts with 'q', JA3 as for
-/// TCP) the way `TlsParser` fills [`TlsInfo`], then set `JA4_WIRED` in
-/// `tests/quic_captures.rs` so the vectors' JA4 is checked. Until then it
-/// fills in what tls-parser gives directly: the offered version, SNI and the
-/// first ALPN.
+/// body) the client sent in `client_sends` direction over QUIC: parsed by
+/// [`super::tls::parse_client_hello`] with [`JaTransport::Quic`] (JA4 starts
+/// with 'q'; JA3 as for TCP), summarised by
+/// [`super::tls::tls_info_from_client_hello`]. `None` when `hello` is not a
+/// ClientHello or does not parse.
 pub fn client_hello_event(
     meta: &FlowMeta,
     client_sends: Direction,
     ts: Timestamp,
     hello: &[u8],
 ) -> Option<Event> {
-    use tls_parser::{TlsExtension, TlsMessage, TlsMessageHandshake};
-    let (_, TlsMessage::Handshake(TlsMessageHandshake::ClientHello(ch))) =
-        tls_parser::parse_tls_message_handshake(hello).ok()?
-    else {
+    let (&msg_type, rest) = hello.split_first()?;
+    if msg_type != 1 {
         return None;
-    };
-    let mut tls = TlsInfo {
-        version: ch.version.to_string(),
-        ..TlsInfo::default()
-    };
-    let extensions = ch
-        .ext
-        .and_then(|ext| tls_parser::parse_tls_client_hello_extensions(ext).ok())
-        .map(|(_, exts)| exts)
-        .unwrap_or_default();
-    for ext in extensions {
-        match ext {
-            TlsExtension::SNI(names) => {
-                tls.sni = names
-                    .first()
-                    .map(|(_, name)| String::from_utf8_lossy(name).into_owned());
-            }
-            TlsExtension::ALPN(protocols) => {
-                tls.alpn = protocols
-                    .first()
-                    .map(|p| String::from_utf8_lossy(p).into_owned());
-            }
-            _ => {}
-        }
     }
-    let (src_endpoint, dst_endpoint) = meta.client_server(client_sends);
+    let body = rest.get(3..)?;
+    let parsed = super::tls::parse_client_hello(body, JaTransport::Quic).ok()?;
+    let tls = super::tls::tls_info_from_client_hello(parsed);
+    let (src_endpoint, mut dst_endpoint) = meta.client_server(client_sends);
+    if dst_endpoint.hostname.is_none() {
+        dst_endpoint.hostname.clone_from(&tls.sni);
+    }
     Some(Event::new(
         ts,
         Body::Tls(TlsActivity {
