@@ -47,17 +47,6 @@ impl Expected {
     }
 }
 
-/// Where Vigil and a FoxIO snapshot disagree by design: (capture, the
-/// snapshot's JA4, Vigil's JA4, why).
-const DIVERGENCES: &[(&str, &str, &str, &str)] = &[(
-    "tls-non-ascii-alpn.pcapng",
-    "t13d151699_8daaf6152771_e5627efa2ab1",
-    "t13d1516bd_8daaf6152771_e5627efa2ab1",
-    "the first ALPN value is 0xba 0xad; JA4.md says a non-alphanumeric first or \
-     last byte gives the first and last hex digits (\"bd\"); the snapshot comes \
-     from FoxIO's older tool, which replaced non-ASCII characters with '9'",
-)];
-
 /// Captures whose TLS runs inside a tunnel Vigil does not follow yet: the
 /// TCP stream starts with a SOCKS or HTTP CONNECT exchange, so detection by
 /// content (on the first bytes) does not pick TLS. Skipped with a note in
@@ -232,10 +221,6 @@ fn ja4_matches_foxio_vectors() {
             let ja4s: BTreeSet<String> = found.iter().filter_map(|r| r.tls.ja4.clone()).collect();
             let ja4ss: BTreeSet<String> = found.iter().filter_map(|r| r.tls.ja4s.clone()).collect();
             if let Some(want) = &exp.ja4 {
-                let want = DIVERGENCES
-                    .iter()
-                    .find(|(file, snap, _, _)| file == name && snap == want)
-                    .map_or(want.as_str(), |(_, _, ours, _)| ours);
                 checked += 1;
                 if !ja4s.contains(want) {
                     failures.push(format!(

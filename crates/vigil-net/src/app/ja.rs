@@ -70,26 +70,29 @@ pub const fn ja4_version(version: u16) -> &'static str {
     }
 }
 
-/// The JA4/JA4S ALPN part from the first ALPN protocol's bytes: its first
-/// and last characters when both are ASCII alphanumeric; otherwise the first
-/// and last characters of the value's hex representation; `00` when there is
-/// no ALPN or the first value is empty. A one-byte value is both first and last.
+/// The JA4/JA4S ALPN part from the first ALPN protocol's bytes, as FoxIO's
+/// reference implementation computes it (and so as its published test
+/// vectors expect): the value read as UTF-8 (invalid bytes become U+FFFD),
+/// its first and last characters, each non-ASCII character replaced by `9`;
+/// a one-character value gives that character and `0`; `00` when there is no
+/// ALPN or the first value is empty.
+///
+/// JA4.md has since described a different rule for non-alphanumeric values
+/// (the first and last hex digits of the bytes); the vectors, which Vigil
+/// must match exactly, still follow the reference tool, so Vigil does too.
 pub fn ja4_alpn(first_alpn: Option<&[u8]>) -> String {
     let Some(value) = first_alpn else {
         return "00".to_owned();
     };
-    let (Some(&first), Some(&last)) = (value.first(), value.last()) else {
-        return "00".to_owned();
-    };
-    if first.is_ascii_alphanumeric() && last.is_ascii_alphanumeric() {
-        [char::from(first), char::from(last)].iter().collect()
-    } else {
-        let first_hex = hex::encode([first]);
-        let last_hex = hex::encode([last]);
-        let mut out = String::with_capacity(2);
-        out.extend(first_hex.chars().next());
-        out.extend(last_hex.chars().last());
-        out
+    let text = String::from_utf8_lossy(value);
+    let mut chars = text.chars();
+    let ascii_or_9 = |c: char| if c.is_ascii() { c } else { '9' };
+    match chars.next() {
+        None => "00".to_owned(),
+        Some(first) => {
+            let last = chars.next_back().map_or('0', ascii_or_9);
+            [ascii_or_9(first), last].iter().collect()
+        }
     }
 }
 
@@ -324,18 +327,17 @@ mod tests {
     }
 
     #[test]
-    fn alpn_rule_matches_the_spec_examples() {
+    fn alpn_rule_matches_the_reference_implementation() {
         assert_eq!(ja4_alpn(Some(b"h2")), "h2");
         assert_eq!(ja4_alpn(Some(b"http/1.1")), "h1");
-        assert_eq!(ja4_alpn(Some(b"h")), "hh");
+        assert_eq!(ja4_alpn(Some(b"h")), "h0");
         assert_eq!(ja4_alpn(None), "00");
         assert_eq!(ja4_alpn(Some(b"")), "00");
-        // Examples from JA4.md.
-        assert_eq!(ja4_alpn(Some(&[0xab])), "ab");
-        assert_eq!(ja4_alpn(Some(&[0xab, 0xcd])), "ad");
-        assert_eq!(ja4_alpn(Some(&[0x30, 0xab])), "3b");
-        assert_eq!(ja4_alpn(Some(&[0x30, 0x31, 0xab, 0xcd])), "3d");
-        assert_eq!(ja4_alpn(Some(&[0x30, 0xab, 0xcd, 0x31])), "01");
+        // Non-ASCII characters (and invalid UTF-8 bytes) become '9'.
+        assert_eq!(ja4_alpn(Some(&[0xba, 0xad])), "99");
+        assert_eq!(ja4_alpn(Some(&[0x30, 0xab])), "09");
+        assert_eq!(ja4_alpn(Some(&[0xab, 0x78])), "9x");
+        assert_eq!(ja4_alpn(Some("é2".as_bytes())), "92");
     }
 
     /// The worked example of JA4.md.
