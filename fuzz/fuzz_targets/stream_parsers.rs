@@ -1,5 +1,5 @@
-//! Any bytes through every TCP stream parser (DNS over TCP, HTTP, TLS, SSH),
-//! split into chunks and directions by the input itself.
+//! Any bytes through every TCP stream parser (DNS over TCP, HTTP, TLS, SSH,
+//! SOCKS), split into chunks and directions by the input itself.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -8,7 +8,7 @@ use vigil_net::app::{self, AppConfig, AppProto, Direction, FlowMeta, Progress};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&selector, rest)) = data.split_first() else { return };
-    let protos = [AppProto::Dns, AppProto::Http, AppProto::Tls, AppProto::Ssh];
+    let protos = [AppProto::Dns, AppProto::Http, AppProto::Tls, AppProto::Ssh, AppProto::Socks];
     let proto = protos[usize::from(selector) % protos.len()];
     let _ = app::detect_stream(rest);
     let meta = FlowMeta {
@@ -26,8 +26,13 @@ fuzz_target!(|data: &[u8]| {
             Some((&0xee, tail)) => parser.gap(Direction::ToResponder, tail.len() as u64 + 1),
             Some((&d, tail)) => {
                 let dir = if d & 1 == 1 { Direction::ToOriginator } else { Direction::ToResponder };
-                if parser.data(&meta, dir, ts, tail, &mut out) != Progress::Continue {
-                    break;
+                match parser.data(&meta, dir, ts, tail, &mut out) {
+                    Progress::Continue => {}
+                    Progress::Switch { consumed } => {
+                        assert!(consumed <= tail.len(), "switch past the chunk");
+                        break;
+                    }
+                    Progress::Done | Progress::Mismatch => break,
                 }
             }
             None => {}

@@ -135,7 +135,13 @@ pub fn to_eve(event: &Event) -> Vec<Value> {
     let ts = event.time_ns;
     match &event.body {
         Body::Flow(f) => {
-            let app = f.app_name.as_deref();
+            // A protocol chain ("http,tls": a tunnel followed) is Suricata's
+            // `app_proto` (the last) and `app_proto_orig` (the first).
+            let chain = f.app_name.as_deref().map(|a| a.split(','));
+            let app = chain.clone().and_then(|mut c| c.next_back());
+            let orig = chain
+                .and_then(|mut c| c.next())
+                .filter(|first| Some(*first) != app);
             let mut m = header(
                 ts,
                 "flow",
@@ -144,6 +150,9 @@ pub fn to_eve(event: &Event) -> Vec<Value> {
                 &f.connection_info,
                 app,
             );
+            if let Some(orig) = orig {
+                m.insert("app_proto_orig".into(), json!(orig));
+            }
             let state = match (f.end_reason.as_str(), f.conn_state.as_deref()) {
                 (_, Some("SF" | "RSTO" | "RSTR" | "REJ" | "RSTOS0" | "RSTRH" | "S2" | "S3")) => {
                     "closed"
@@ -460,6 +469,7 @@ mod tests {
         assert_eq!(v["event_type"], "flow");
         assert_eq!(v["proto"], "TCP");
         assert_eq!(v["app_proto"], "http");
+        assert!(v.get("app_proto_orig").is_none());
         assert_eq!(v["flow"]["pkts_toserver"], 5);
         assert_eq!(v["flow"]["bytes_toclient"], 4000);
         assert_eq!(v["flow"]["state"], "closed");
@@ -468,6 +478,15 @@ mod tests {
         assert_eq!(v["tcp"]["syn"], true);
         assert_eq!(v["timestamp"], "2023-11-14T22:13:22.500000+0000");
         assert_eq!(v["flow_id"], flow_id("Fabc"));
+
+        // A tunnel followed: the last protocol, and the first as the original.
+        let mut event = event;
+        if let Body::Flow(f) = &mut event.body {
+            f.app_name = Some("http,tls".into());
+        }
+        let v = &to_eve(&event)[0];
+        assert_eq!(v["app_proto"], "tls");
+        assert_eq!(v["app_proto_orig"], "http");
     }
 
     #[test]

@@ -111,7 +111,12 @@ pub struct FlowRecord {
     /// Vigil: duration in microseconds (sub-millisecond flows are common).
     pub duration_us: i64,
     /// OCSF `app_name`: the application protocol identified by content
-    /// ("dns", "http", "tls", "ssh"), absent when none was.
+    /// ("dns", "http", "tls", "ssh", "quic", "socks"), absent when none was.
+    /// When the flow switched protocols (a tunnel: HTTP CONNECT or SOCKS,
+    /// an HTTP upgrade) and Vigil followed, every protocol identified, in
+    /// order, joined with ',' ("http,tls", "socks,tls"), as Zeek's
+    /// `service`; EVE output writes the last as `app_proto` and the first
+    /// as `app_proto_orig`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub app_name: Option<String>,
     /// Vigil: Zeek's `conn_state` (S0, S1, SF, REJ, S2, S3, RSTO, RSTR,

@@ -47,6 +47,10 @@ const DETECT_MAX_BYTES: usize = 2048;
 const DETECT_MAX_ITEMS: usize = 64;
 /// Datagrams of a UDP flow tried for detection before giving up.
 const DETECT_MAX_DATAGRAMS: u8 = 4;
+/// Protocol switches ([`Progress::Switch`]) followed per flow: a proxy
+/// chain (SOCKS → HTTP CONNECT → TLS) needs two; past this the flow's
+/// parsing stops and `app.switch_limit_hit` counts it.
+const MAX_SWITCHES: usize = 3;
 
 fn dir_index(d: Direction) -> usize {
     match d {
@@ -74,6 +78,10 @@ struct Counters {
     reassembly: Reassembly,
     reassembly_limit_hits: u64,
     detect_given_up: u64,
+    /// Protocol switches followed (back to detection).
+    switches: u64,
+    /// Switches refused because a flow had made [`MAX_SWITCHES`] already.
+    switch_limit_hit: u64,
     /// What parsers counted themselves (`StreamParser::counters`), summed
     /// over the parsers dropped so far; names carry their protocol.
     parser: BTreeMap<&'static str, u64>,
@@ -140,8 +148,55 @@ struct FlowExt {
 #[derive(Debug, Default)]
 struct AppSlot {
     state: AppState,
-    /// The identified protocol, kept for `app_name` unless it mismatched.
-    name: Option<AppProto>,
+    /// The protocols identified, in order (more than one after a
+    /// [`Progress::Switch`]); one that mismatched is taken out again.
+    chain: Chain,
+}
+
+/// The protocols of one flow, in the order they were identified: at most
+/// one per switch followed, plus the first.
+#[derive(Debug, Default, Clone, Copy)]
+struct Chain {
+    protos: [Option<AppProto>; MAX_SWITCHES + 1],
+    len: usize,
+}
+
+impl Chain {
+    fn push(&mut self, proto: AppProto) {
+        if let Some(slot) = self.protos.get_mut(self.len) {
+            *slot = Some(proto);
+            self.len += 1;
+        }
+    }
+
+    /// Forget the last protocol (it mismatched).
+    fn pop(&mut self) {
+        if let Some(i) = self.len.checked_sub(1) {
+            if let Some(slot) = self.protos.get_mut(i) {
+                *slot = None;
+            }
+            self.len = i;
+        }
+    }
+
+    fn switches(&self) -> usize {
+        self.len.saturating_sub(1)
+    }
+
+    fn iter(&self) -> impl Iterator<Item = AppProto> + '_ {
+        self.protos.iter().take(self.len).flatten().copied()
+    }
+
+    /// `app_name`: the names joined with ',' ("http,tls"), or `None`.
+    fn app_name(&self) -> Option<String> {
+        let mut names = self.iter().map(AppProto::name);
+        let first = names.next()?;
+        Some(names.fold(first.to_owned(), |mut s, n| {
+            s.push(',');
+            s.push_str(n);
+            s
+        }))
+    }
 }
 
 /// Where parser output goes and what is counted about it.
@@ -199,7 +254,17 @@ impl AppSlot {
                 };
                 let proto = *proto;
                 sink.stamp(start, meta, proto);
-                self.progress(proto, progress, sink);
+                if let Progress::Switch { consumed } = progress {
+                    self.switch(meta, ts, proto, sink);
+                    if let Chunk::Data(d) = chunk {
+                        let rest = d.get(consumed..).unwrap_or_default();
+                        if !rest.is_empty() {
+                            self.stream_chunk(meta, dir, ts, Chunk::Data(rest), sink);
+                        }
+                    }
+                } else {
+                    self.progress(proto, progress, sink);
+                }
             }
             AppState::Detecting => {
                 if let Chunk::Data(d) = chunk {
@@ -238,7 +303,7 @@ impl AppSlot {
 
     fn start_stream(&mut self, proto: AppProto, sink: &mut Sink<'_>) {
         sink.counters.app.entry(proto).or_default().detected += 1;
-        self.name = Some(proto);
+        self.chain.push(proto);
         self.state = AppState::Stream {
             proto,
             parser: new_stream_parser(proto, sink.app_config),
@@ -283,8 +348,37 @@ impl AppSlot {
                     _ => {}
                 }
                 self.state = AppState::Off;
-                self.name = None;
+                self.chain.pop();
             }
+            // Only stream parsers switch (handled in `stream_chunk`); a
+            // datagram parser saying it is taken as `Done`.
+            Progress::Switch { .. } => {
+                if let AppState::Stream { done, .. } | AppState::Datagram { done, .. } =
+                    &mut self.state
+                {
+                    *done = true;
+                }
+            }
+        }
+    }
+
+    /// The stream parser of `proto` said the protocol changes: end it,
+    /// keep its records and counters, and detect again (unless the flow has
+    /// switched [`MAX_SWITCHES`] times already).
+    fn switch(&mut self, meta: &FlowMeta, ts: Timestamp, proto: AppProto, sink: &mut Sink<'_>) {
+        if let AppState::Stream { parser, .. } = &mut self.state {
+            let start = sink.out.len();
+            parser.end(meta, ts, sink.out);
+            sink.counters.absorb_parser(parser.counters());
+            sink.stamp(start, meta, proto);
+        }
+        if self.chain.switches() >= MAX_SWITCHES {
+            sink.counters.switch_limit_hit += 1;
+            tracing::debug!(flow = %meta.connection_info.uid, "protocol switch limit reached");
+            self.state = AppState::Off;
+        } else {
+            sink.counters.switches += 1;
+            self.state = AppState::Detecting;
         }
     }
 
@@ -305,7 +399,7 @@ impl AppSlot {
                 Some(proto) => match new_datagram_parser(proto, sink.app_config) {
                     Some(parser) => {
                         sink.counters.app.entry(proto).or_default().detected += 1;
-                        self.name = Some(proto);
+                        self.chain.push(proto);
                         self.state = AppState::Datagram {
                             proto,
                             parser,
@@ -550,6 +644,8 @@ impl Pipeline {
         );
         put("reassembly", "ooo_dropped", c.reassembly.ooo_dropped);
         put("app", "detect_given_up", c.detect_given_up);
+        put("app", "switches", c.switches);
+        put("app", "switch_limit_hit", c.switch_limit_hit);
         for (p, n) in &c.app {
             put("app", &format!("{}.detected", p.name()), n.detected);
             put("app", &format!("{}.mismatch", p.name()), n.mismatch);
@@ -631,7 +727,7 @@ fn end_flow(mut flow: Flow, mut ext: FlowExt, reason: EndReason, sink: &mut Sink
         end_time: end_ms,
         duration: end_ms - start_ms,
         duration_us: flow.last_seen.since(flow.first_seen) / 1_000,
-        app_name: ext.app.name.map(|p| p.name().to_owned()),
+        app_name: ext.app.chain.app_name(),
         conn_state,
         history,
         end_reason: reason.name().to_owned(),
@@ -980,7 +1076,7 @@ mod tests {
 
     fn slot_with(answer: Progress) -> (AppSlot, Arc<Mutex<Vec<String>>>) {
         let log = Arc::new(Mutex::new(Vec::new()));
-        let slot = AppSlot {
+        let mut slot = AppSlot {
             state: AppState::Stream {
                 proto: AppProto::Ssh,
                 parser: Box::new(Recorder {
@@ -989,8 +1085,9 @@ mod tests {
                 }),
                 done: false,
             },
-            name: Some(AppProto::Ssh),
+            chain: Chain::default(),
         };
+        slot.chain.push(AppProto::Ssh);
         (slot, log)
     }
 
@@ -1045,7 +1142,7 @@ mod tests {
         slot.stream_chunk(&m, Direction::ToResponder, ts, Chunk::Data(b"b"), &mut sink);
         slot.end(&m, ts, &mut sink);
         assert_eq!(*log.lock().unwrap(), vec![">:a", "end"]);
-        assert_eq!(slot.name, Some(AppProto::Ssh));
+        assert_eq!(slot.chain.app_name().as_deref(), Some("ssh"));
     }
 
     #[test]
@@ -1066,7 +1163,7 @@ mod tests {
         slot.stream_chunk(&m, Direction::ToResponder, ts, Chunk::Data(b"b"), &mut sink);
         slot.end(&m, ts, &mut sink);
         assert_eq!(*log.lock().unwrap(), vec![">:a"]);
-        assert_eq!(slot.name, None);
+        assert_eq!(slot.chain.app_name(), None);
         assert_eq!(counters.app[&AppProto::Ssh].mismatch, 1);
     }
 
@@ -1091,5 +1188,293 @@ mod tests {
         }
         assert!(matches!(slot.state, AppState::Off));
         assert_eq!(counters.detect_given_up, 1);
+    }
+
+    #[test]
+    fn switch_ends_parser_and_detects_the_rest_of_the_chunk() {
+        let (mut slot, log) = slot_with(Progress::Switch { consumed: 3 });
+        let mut out = Vec::new();
+        let mut counters = Counters::default();
+        let config = AppConfig::default();
+        let mut sink = Sink {
+            out: &mut out,
+            counters: &mut counters,
+            log_name: None,
+            app_config: &config,
+        };
+        let m = meta();
+        let ts = Timestamp::from_nanos(1);
+        let chunk: &[u8] = b"abcGET /x HTTP/1.1\r\nHost: h\r\n\r\n";
+        slot.stream_chunk(
+            &m,
+            Direction::ToResponder,
+            ts,
+            Chunk::Data(chunk),
+            &mut sink,
+        );
+        // The old parser saw the whole chunk, then its end; the rest of the
+        // chunk went to detection, which found HTTP.
+        assert_eq!(
+            *log.lock().unwrap(),
+            vec![
+                format!(">:{}", String::from_utf8_lossy(chunk)),
+                "end".to_owned()
+            ]
+        );
+        assert!(matches!(
+            slot.state,
+            AppState::Stream {
+                proto: AppProto::Http,
+                ..
+            }
+        ));
+        slot.stream_chunk(
+            &m,
+            Direction::ToOriginator,
+            ts,
+            Chunk::Data(b"HTTP/1.1 204 No Content\r\n\r\n"),
+            &mut sink,
+        );
+        slot.end(&m, ts, &mut sink);
+        assert_eq!(slot.chain.app_name().as_deref(), Some("ssh,http"));
+        assert_eq!(counters.switches, 1);
+        assert_eq!(counters.app[&AppProto::Ssh].records, 1);
+        assert_eq!(counters.app[&AppProto::Http].detected, 1);
+        let http: Vec<_> = out
+            .iter()
+            .filter_map(|e| match &e.body {
+                Body::Http(h) => Some(h),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(http.len(), 1);
+        assert_eq!(http[0].http_request.url.path, "/x");
+        assert_eq!(http[0].http_response.as_ref().unwrap().code, 204);
+    }
+
+    #[test]
+    fn switch_at_the_end_of_a_chunk_detects_both_directions_again() {
+        let (mut slot, log) = slot_with(Progress::Switch { consumed: 2 });
+        let mut out = Vec::new();
+        let mut counters = Counters::default();
+        let config = AppConfig::default();
+        let mut sink = Sink {
+            out: &mut out,
+            counters: &mut counters,
+            log_name: None,
+            app_config: &config,
+        };
+        let m = meta();
+        let ts = Timestamp::from_nanos(1);
+        slot.stream_chunk(
+            &m,
+            Direction::ToOriginator,
+            ts,
+            Chunk::Data(b"ok"),
+            &mut sink,
+        );
+        assert!(matches!(slot.state, AppState::Detecting));
+        // The server speaks first inside the tunnel: SSH.
+        slot.stream_chunk(
+            &m,
+            Direction::ToOriginator,
+            ts,
+            Chunk::Data(b"SSH-2.0-srv\r\n"),
+            &mut sink,
+        );
+        slot.stream_chunk(
+            &m,
+            Direction::ToResponder,
+            ts,
+            Chunk::Data(b"SSH-2.0-cli\r\n"),
+            &mut sink,
+        );
+        slot.end(&m, ts, &mut sink);
+        assert_eq!(*log.lock().unwrap(), vec!["<:ok", "end"]);
+        let ssh: Vec<_> = out
+            .iter()
+            .filter_map(|e| match &e.body {
+                Body::Ssh(s) if s.server_version.is_some() => Some(s),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(ssh.len(), 1);
+        assert_eq!(ssh[0].client_version.as_deref(), Some("SSH-2.0-cli"));
+        assert_eq!(ssh[0].server_version.as_deref(), Some("SSH-2.0-srv"));
+        assert_eq!(slot.chain.app_name().as_deref(), Some("ssh,ssh"));
+    }
+
+    /// A whole TCP connection through the pipeline: handshake, then each
+    /// (from client?, payload) as one segment, then FIN both ways.
+    fn conversation(parts: &[(bool, &[u8])]) -> (Vec<Event>, StatsRecord) {
+        let mut p = Pipeline::new(PipelineConfig::default());
+        let mut out = Vec::new();
+        let (mut cseq, mut sseq) = (1000u32, 5000u32);
+        p.process_packet(&tcp(0, true, cseq, SYN, b""), &mut out);
+        p.process_packet(&tcp(1, false, sseq, SYN | ACK, b""), &mut out);
+        cseq += 1;
+        sseq += 1;
+        let mut t = 2;
+        for (from_client, payload) in parts {
+            let seq = if *from_client { &mut cseq } else { &mut sseq };
+            p.process_packet(&tcp(t, *from_client, *seq, ACK, payload), &mut out);
+            *seq = seq.wrapping_add(payload.len() as u32);
+            t += 1;
+        }
+        p.process_packet(&tcp(t, true, cseq, FIN | ACK, b""), &mut out);
+        p.process_packet(&tcp(t + 1, false, sseq, FIN | ACK, b""), &mut out);
+        p.finish(&mut out);
+        let stats = p.stats();
+        (out, stats)
+    }
+
+    fn unhex(s: &str) -> Vec<u8> {
+        hex::decode(s.trim()).unwrap()
+    }
+
+    fn client_hello() -> Vec<u8> {
+        unhex(include_str!("app/tls/testdata/openssl-tls12-client.hex"))
+    }
+
+    fn server_flight() -> Vec<u8> {
+        unhex(include_str!("app/tls/testdata/openssl-tls12-server.hex"))
+    }
+
+    fn tls_records(events: &[Event]) -> Vec<&vigil_event::TlsActivity> {
+        events
+            .iter()
+            .filter_map(|e| match &e.body {
+                Body::Tls(t) => Some(t),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The TLS record and flow of a tunnelled handshake.
+    fn assert_tls_in_tunnel(events: &[Event], stats: &StatsRecord, chain: &str) {
+        let tls = tls_records(events);
+        assert_eq!(tls.len(), 1, "one TLS record: {events:#?}");
+        let t = &tls[0];
+        assert_eq!(t.tls.sni.as_deref(), Some("vigil.test"));
+        assert!(t.tls.ja4.as_deref().is_some_and(|j| j.starts_with("t12d")));
+        assert!(t.tls.ja3s_hash.is_some(), "the ServerHello was parsed");
+        assert_eq!(t.src_endpoint.ip, C.parse::<IpAddr>().unwrap());
+        let f = flows(events);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].app_name.as_deref(), Some(chain));
+        assert_eq!(stats.get("app", "switches"), 1);
+        assert_eq!(stats.get("app", "tls.detected"), 1);
+        // The records come before the flow record, and carry its uid.
+        assert!(matches!(
+            events.last().map(|e| &e.body),
+            Some(Body::Flow(_))
+        ));
+        assert!(events
+            .iter()
+            .all(|e| e.metadata.correlation_uid == Some(f[0].connection_info.uid.clone())));
+    }
+
+    #[test]
+    fn tls_after_http_connect_is_parsed() {
+        let (hello, flight) = (client_hello(), server_flight());
+        let (events, stats) = conversation(&[
+            (
+                true,
+                b"CONNECT vigil.test:443 HTTP/1.1\r\nHost: vigil.test:443\r\n\r\n",
+            ),
+            (false, b"HTTP/1.1 200 Connection established\r\n\r\n"),
+            (true, &hello),
+            (false, &flight),
+        ]);
+        let http: Vec<_> = events
+            .iter()
+            .filter_map(|e| match &e.body {
+                Body::Http(h) => Some(h),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(http.len(), 1);
+        assert_eq!(http[0].http_request.http_method, "CONNECT");
+        assert_eq!(http[0].http_response.as_ref().unwrap().code, 200);
+        assert_tls_in_tunnel(&events, &stats, "http,tls");
+    }
+
+    #[test]
+    fn tls_after_socks5_with_password_is_parsed() {
+        let (hello, flight) = (client_hello(), server_flight());
+        let mut request = vec![5, 1, 0, 3, 10];
+        request.extend_from_slice(b"vigil.test");
+        request.extend_from_slice(&443u16.to_be_bytes());
+        let (events, stats) = conversation(&[
+            (true, &[5, 2, 0, 2]),
+            (false, &[5, 2]),
+            (true, b"\x01\x04user\x04pass"),
+            (false, &[1, 0]),
+            (true, &request),
+            (false, &[5, 0, 0, 1, 127, 0, 0, 1, 0x1f, 0x90]),
+            (true, &hello),
+            (false, &flight),
+        ]);
+        assert_tls_in_tunnel(&events, &stats, "socks,tls");
+        assert_eq!(stats.get("app", "socks.detected"), 1);
+        assert_eq!(stats.get("app", "socks.granted"), 1);
+        assert_eq!(stats.get("app", "socks.auth_user_pass"), 1);
+    }
+
+    #[test]
+    fn tls_after_socks4a_with_a_split_reply_is_parsed() {
+        let (hello, flight) = (client_hello(), server_flight());
+        let request = b"\x04\x01\x01\xbb\x00\x00\x00\x01me\x00vigil.test\x00";
+        let reply = [0u8, 90, 1, 187, 0, 0, 0, 0];
+        let (events, stats) = conversation(&[
+            (true, request),
+            (false, &reply[..5]),
+            (false, &reply[5..]),
+            (true, &hello),
+            (false, &flight),
+        ]);
+        assert_tls_in_tunnel(&events, &stats, "socks,tls");
+        assert_eq!(stats.get("app", "socks.granted"), 1);
+    }
+
+    #[test]
+    fn switches_per_flow_are_bounded() {
+        let connect: &[u8] = b"CONNECT next:80 HTTP/1.1\r\n\r\n";
+        let ok: &[u8] = b"HTTP/1.1 200 OK\r\n\r\n";
+        let mut parts = Vec::new();
+        for _ in 0..MAX_SWITCHES + 2 {
+            parts.push((true, connect));
+            parts.push((false, ok));
+        }
+        let (events, stats) = conversation(&parts);
+        let f = flows(&events);
+        let chain = ["http"; MAX_SWITCHES + 1].join(",");
+        assert_eq!(f[0].app_name.as_deref(), Some(chain.as_str()));
+        assert_eq!(stats.get("app", "switches"), MAX_SWITCHES as u64);
+        assert_eq!(stats.get("app", "switch_limit_hit"), 1);
+        let http = events
+            .iter()
+            .filter(|e| matches!(e.body, Body::Http(_)))
+            .count();
+        assert_eq!(
+            http,
+            MAX_SWITCHES + 1,
+            "the parser past the limit is not made"
+        );
+    }
+
+    #[test]
+    fn websocket_upgrade_switches_and_detection_gives_up() {
+        let frame = [0x81u8, 0x85, 1, 2, 3, 4, 0x69, 0x67, 0x6f, 0x68, 0x6e];
+        let (events, stats) = conversation(&[
+            (true, b"GET /ws HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"),
+            (false, b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"),
+            (true, &frame),
+            (false, &[0x81, 0x02, b'h', b'i']),
+        ]);
+        let f = flows(&events);
+        assert_eq!(f[0].app_name.as_deref(), Some("http"));
+        assert_eq!(stats.get("app", "switches"), 1);
+        assert_eq!(stats.get("app", "http.records"), 1);
     }
 }

@@ -4,7 +4,9 @@
 //! (and, with JA4+ on, JA4S) that FoxIO's snapshot lists for a TCP stream
 //! must appear, exactly, on a TLS record of the same client/server
 //! addresses and ports. JA3 and JA3S are compared with tshark's
-//! `tls.handshake.ja3`/`ja3s` on the same files.
+//! `tls.handshake.ja3`/`ja3s` on the same files. Captures whose TLS runs
+//! inside a tunnel (SOCKS 4/4a, HTTP CONNECT) are checked like the others:
+//! the pipeline follows the protocol switch into the tunnel.
 //!
 //! QUIC streams (`transport: udp` in the snapshots) are checked only when
 //! the QUIC parser (`crates/vigil-net/src/app/quic.rs`) exists, and their
@@ -44,25 +46,6 @@ impl Expected {
             self.src_port,
             self.dst_port,
         )
-    }
-}
-
-/// Captures whose TLS runs inside a tunnel Vigil does not follow yet: the
-/// TCP stream starts with a SOCKS or HTTP CONNECT exchange, so detection by
-/// content (on the first bytes) does not pick TLS. Skipped with a note in
-/// both tests; following tunnels needs a "switch protocol" seam between the
-/// HTTP/SOCKS side and the TLS parser.
-const TUNNELLED: &[(&str, &str)] = &[
-    ("socks-https-example.pcap", "TLS inside SOCKS5"),
-    ("https-connect.pcap", "TLS after HTTP CONNECT"),
-];
-
-fn tunnelled(name: &str) -> bool {
-    if let Some((_, why)) = TUNNELLED.iter().find(|(file, _)| *file == name) {
-        eprintln!("note: {name} skipped: {why} is not followed yet");
-        true
-    } else {
-        false
     }
 }
 
@@ -198,7 +181,7 @@ fn ja4_matches_foxio_vectors() {
             .into_iter()
             .filter(|e| e.ja4.is_some() || e.ja4s.is_some())
             .collect();
-        if expected.is_empty() || tunnelled(&name) {
+        if expected.is_empty() {
             continue;
         }
         let records = tls_records(&path);
@@ -326,7 +309,7 @@ fn ja3_and_ja3s_match_tshark() {
             .unwrap_or_default();
         let ja3 = tshark_ja3(&tshark, &path, 1);
         let ja3s = tshark_ja3(&tshark, &path, 2);
-        if (ja3.is_empty() && ja3s.is_empty()) || tunnelled(&name) {
+        if ja3.is_empty() && ja3s.is_empty() {
             continue;
         }
         let records = tls_records(&path);

@@ -275,7 +275,7 @@ fn run_quic(datagrams: &[Datagram]) -> Seen {
         let ts = Timestamp::from_nanos(n as i64);
         match parser.datagram(&flow.meta, dir, ts, &d.payload, &mut out) {
             Progress::Continue => {}
-            Progress::Done | Progress::Mismatch => flow.done = true,
+            Progress::Done | Progress::Mismatch | Progress::Switch { .. } => flow.done = true,
         }
         for event in out {
             let Body::Tls(tls) = event.body else {

@@ -9,10 +9,14 @@
 //! no body for HEAD and 1xx/204/304 responses) and counted, never kept.
 //!
 //! One HTTP Activity record per transaction, written when its response is
-//! complete, or at the end of the flow with what there is. Parsing stops
-//! ([`Progress::Done`]) at a tunnel or protocol switch: a 2xx answer to
-//! CONNECT, a 101 Switching Protocols (h2c, WebSocket), or the HTTP/2
-//! connection preface.
+//! complete, or at the end of the flow with what there is. At a tunnel or
+//! protocol switch, a 2xx answer to CONNECT or a 101 Switching Protocols
+//! (h2c, WebSocket), the parser returns [`Progress::Switch`] at the end of
+//! the response head, so the pipeline identifies what follows (TLS in the
+//! tunnel, say); at the HTTP/2 connection preface it stops
+//! ([`Progress::Done`]). Bytes a client sends after a CONNECT before its
+//! answer (optimistic tunnel data) are not parsed as requests: they are
+//! counted (`http.connect_early_data_bytes`) and not followed.
 
 use std::collections::VecDeque;
 
@@ -518,6 +522,7 @@ struct HttpCounters {
     gap_gave_up: u64,
     gap_in_body: u64,
     bad_transfer_encoding: u64,
+    connect_early_data_bytes: u64,
 }
 
 /// The HTTP/1.x stream parser.
@@ -691,6 +696,16 @@ impl HttpParser {
         }
     }
 
+    /// The last request is a CONNECT (head and body read) with no answer yet.
+    fn connect_unanswered(&self) -> bool {
+        self.req.framing == Framing::Head
+            && self.req.buf.is_empty()
+            && self
+                .txs
+                .back()
+                .is_some_and(|t| t.method == "CONNECT" && t.response.is_none())
+    }
+
     fn side_mut(&mut self, is_req: bool) -> &mut Side {
         if is_req {
             &mut self.req
@@ -824,6 +839,11 @@ impl StreamParser for HttpParser {
         let max_header = self.max_header;
         let mut rest = data;
         while !rest.is_empty() {
+            if is_req && self.connect_unanswered() {
+                // Tunnel data sent before the CONNECT's answer.
+                self.counters.connect_early_data_bytes += rest.len() as u64;
+                break;
+            }
             let side = self.side_mut(is_req);
             if side.gave_up {
                 break;
@@ -883,7 +903,9 @@ impl StreamParser for HttpParser {
             match result {
                 Ok(true) => {
                     self.done = true;
-                    return Progress::Done;
+                    return Progress::Switch {
+                        consumed: data.len().saturating_sub(rest.len()),
+                    };
                 }
                 Ok(false) => {}
                 Err(error) => {
@@ -954,6 +976,7 @@ impl StreamParser for HttpParser {
             ("http.gap_gave_up", c.gap_gave_up),
             ("http.gap_in_body", c.gap_in_body),
             ("http.bad_transfer_encoding", c.bad_transfer_encoding),
+            ("http.connect_early_data_bytes", c.connect_early_data_bytes),
         ]
         .into_iter()
         .filter(|(_, n)| *n > 0)
@@ -1215,10 +1238,15 @@ mod tests {
                 C,
                 b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n",
             ),
-            (S, b"HTTP/1.1 200 Connection established\r\n\r\n"),
+            (
+                S,
+                b"HTTP/1.1 200 Connection established\r\n\r\nserver first",
+            ),
             (C, b"\x16\x03\x01 not http"),
         ]);
-        assert_eq!(last, Progress::Done);
+        // The switch comes after the response head; what follows it in the
+        // same chunk is the tunnel's.
+        assert_eq!(last, Progress::Switch { consumed: 39 });
         assert_eq!(recs.len(), 1);
         assert_eq!(
             recs[0].http_request.url.hostname.as_deref(),
@@ -1230,11 +1258,31 @@ mod tests {
             (C, b"GET /chat HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"),
             (S, b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n"),
         ]);
-        assert_eq!(last, Progress::Done);
+        assert_eq!(last, Progress::Switch { consumed: 56 });
         assert_eq!(recs[0].http_response.as_ref().unwrap().code, 101);
         let (recs, _, last) = synth(&[(C, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")]);
         assert_eq!(last, Progress::Done);
         assert!(recs.is_empty());
+    }
+
+    #[test]
+    fn connect_answer_split_over_chunks_and_early_data() {
+        let (recs, p, last) = synth(&[
+            (
+                C,
+                b"CONNECT h:443 HTTP/1.1\r\n\r\n\x16\x03\x01\x00\x05early",
+            ),
+            (C, b"more"),
+            (S, b"HTTP/1.1 200 OK\r\nVia: x"),
+            (S, b"\r\n\r\n\x16\x03"),
+        ]);
+        // The head ends 4 bytes into the last chunk.
+        assert_eq!(last, Progress::Switch { consumed: 4 });
+        assert_eq!(recs.len(), 1);
+        assert_eq!(recs[0].http_response.as_ref().unwrap().code, 200);
+        let counters = p.counters();
+        assert!(counters.contains(&("http.connect_early_data_bytes", 14)));
+        assert!(!counters.iter().any(|(n, _)| *n == "http.malformed"));
     }
 
     #[test]

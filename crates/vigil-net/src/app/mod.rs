@@ -18,6 +18,19 @@
 //!   the pipeline then stops feeding it payload but still calls `end`.
 //!   [`Progress::Mismatch`] means the bytes are not this protocol after all;
 //!   the pipeline counts it (`app.<proto>.mismatch`) and drops the parser.
+//! - [`Progress::Switch`] means the protocol changes here: an HTTP `CONNECT`
+//!   answered 2xx or a `101 Switching Protocols`, a SOCKS request granted.
+//!   `consumed` is how many bytes of the chunk just passed belong to this
+//!   parser; the rest belong to what follows. The pipeline calls the
+//!   parser's `end` (its records are written), reads its `counters`, drops
+//!   it, and goes back to detection for the bytes that follow in both
+//!   directions, starting with the rest of this chunk, exactly as for the
+//!   first bytes of a flow. A parser says it only from `data`, after which
+//!   it gets no more payload. A flow follows at most a few switches (more
+//!   are counted in `app.switch_limit_hit` and the flow's parsing stops);
+//!   the flow record's `app_name` lists the protocols in order ("http,tls").
+//!   Bytes a client sent early, inside the tunnel before the switch was
+//!   seen, were fed to the old parser and are not replayed.
 //! - Parsers never panic on any input and keep bounded state: every buffer
 //!   has a limit, and what is over it is counted, not kept.
 //! - What a parser counts (malformed messages, limits hit) it reports through
@@ -33,6 +46,7 @@ pub mod dns;
 pub mod http;
 pub mod ja;
 pub mod quic;
+pub mod socks;
 pub mod ssh;
 pub mod tls;
 
@@ -49,10 +63,12 @@ pub enum AppProto {
     Ssh,
     /// QUIC (the TLS ClientHello of its Initial packets).
     Quic,
+    /// SOCKS 4, 4a and 5 (the handshake before a tunnel).
+    Socks,
 }
 
 impl AppProto {
-    /// Lower-case name ("dns", "http", "tls", "ssh", "quic"), as in `app_name`.
+    /// Lower-case name ("dns", "http", "tls", "ssh", "quic", "socks"), as in `app_name`.
     pub const fn name(self) -> &'static str {
         match self {
             AppProto::Dns => "dns",
@@ -60,6 +76,7 @@ impl AppProto {
             AppProto::Tls => "tls",
             AppProto::Ssh => "ssh",
             AppProto::Quic => "quic",
+            AppProto::Socks => "socks",
         }
     }
 }
@@ -114,6 +131,13 @@ pub enum Progress {
     Done,
     /// This flow is not my protocol after all.
     Mismatch,
+    /// The protocol changes after the first `consumed` bytes of this chunk
+    /// (a tunnel opened, an upgrade accepted): end me and identify what
+    /// follows by content. A datagram parser's `Switch` is taken as `Done`.
+    Switch {
+        /// Bytes of the chunk that were this protocol's (at most its length).
+        consumed: usize,
+    },
 }
 
 /// Options for the protocol parsers.
@@ -197,6 +221,8 @@ pub fn detect_stream(first: &[u8]) -> Option<AppProto> {
         Some(AppProto::Http)
     } else if ssh::looks_like_ssh(first) {
         Some(AppProto::Ssh)
+    } else if socks::looks_like_socks(first) {
+        Some(AppProto::Socks)
     } else if dns::looks_like_dns_over_tcp(first) {
         Some(AppProto::Dns)
     } else {
@@ -220,6 +246,7 @@ pub fn new_stream_parser(proto: AppProto, config: &AppConfig) -> Box<dyn StreamP
         AppProto::Http => Box::new(http::HttpParser::new(config)),
         AppProto::Tls => Box::new(tls::TlsParser::new(config)),
         AppProto::Ssh => Box::new(ssh::SshParser::new(config)),
+        AppProto::Socks => Box::new(socks::SocksParser::new(config)),
         // QUIC runs over UDP only; detect_stream never names it.
         AppProto::Quic => Box::new(quic::NotOverTcp),
     }
