@@ -26,6 +26,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod eve;
 mod event;
 mod jsonl;
 mod network;

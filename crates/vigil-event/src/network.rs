@@ -149,7 +149,8 @@ pub struct Certificate {
     pub subject: String,
     /// Issuer distinguished name (RFC 4514 text).
     pub issuer: String,
-    /// Serial number, lower-case hex with colons as Suricata writes it.
+    /// Serial number: the DER integer's bytes in upper-case hex joined with
+    /// colons, as Suricata writes `tls.serial` (e.g. `00:E4:1F`).
     pub serial_number: String,
     /// Not-before (ms since epoch).
     pub created_time: i64,
@@ -172,17 +173,37 @@ pub struct TlsClientHello {
     pub supported_version: Option<String>,
     /// Cipher suite ids offered, in order (GREASE included as sent).
     pub ciphers: Vec<u16>,
-    /// Extension types, in order.
+    /// Extension types, in order (GREASE included as sent).
     pub extensions: Vec<u16>,
-    /// ALPN protocols offered.
+    /// Vigil: the server name from the SNI extension (host_name entry).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sni: Option<String>,
+    /// ALPN protocols offered, in order; bytes that are not UTF-8 are
+    /// replaced with U+FFFD (JA4 is computed from the raw bytes).
     #[serde(default)]
     pub alpn: Vec<String>,
+    /// Vigil: supported_versions as offered (GREASE included); empty when
+    /// the extension is absent.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub supported_versions: Vec<u16>,
+    /// Vigil: supported_groups (elliptic curves), in order, GREASE included.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub supported_groups: Vec<u16>,
+    /// Vigil: ec_point_formats, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ec_point_formats: Vec<u8>,
+    /// Vigil: signature_algorithms, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub signature_algorithms: Vec<u16>,
     /// JA3 string (before hashing).
     pub ja3: String,
     /// JA3 hash (MD5 hex).
     pub ja3_hash: String,
     /// JA4 fingerprint (BSD-licensed, on by default).
     pub ja4: String,
+    /// Vigil: JA4_r, the raw JA4 (sorted lists in clear instead of hashed).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub ja4_r: String,
 }
 
 /// The ServerHello as Vigil saw it.
@@ -242,6 +263,10 @@ pub struct TlsInfo {
     /// Vigil: JA4 of the ClientHello.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ja4: Option<String>,
+    /// Vigil: JA4S of the ServerHello. JA4+ (FoxIO License 1.1, no
+    /// monetization): only computed when the user turned JA4+ on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ja4s: Option<String>,
     /// The ClientHello, when seen.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_hello: Option<TlsClientHello>,
@@ -254,4 +279,10 @@ pub struct TlsInfo {
     /// OCSF `certificate_chain`-like: the rest of the chain, leaf excluded.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub certificate_chain: Vec<Certificate>,
+    /// Vigil: why parts of the handshake could not be read, e.g. "gap"
+    /// (capture loss), "handshake_too_large" (over the configured buffer),
+    /// "malformed_client_hello", "malformed_certificate"; empty when all
+    /// was read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub anomalies: Vec<String>,
 }

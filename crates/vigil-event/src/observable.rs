@@ -170,6 +170,7 @@ pub(crate) fn collect(body: &Body, out: &mut Vec<Observable>) {
                 ("tls.ja3_hash", &t.tls.ja3_hash),
                 ("tls.ja3s_hash", &t.tls.ja3s_hash),
                 ("tls.ja4", &t.tls.ja4),
+                ("tls.ja4s", &t.tls.ja4s),
             ] {
                 if let Some(v) = v {
                     out.push(Observable::new(

@@ -7,7 +7,8 @@ use crate::network::{ConnectionInfo, Endpoint};
 /// OCSF `dns_query`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DnsQuery {
-    /// Query name, without the trailing dot.
+    /// Query name, without the trailing dot ("." for the root). Label bytes
+    /// outside printable ASCII are written `\DDD`, a dot inside a label `\.`.
     pub hostname: String,
     /// Query type mnemonic ("A", "AAAA", "TXT", ... or "TYPE65" for others).
     #[serde(rename = "type")]
@@ -18,6 +19,13 @@ pub struct DnsQuery {
     pub class: String,
     /// OCSF `packet_uid`: the DNS message id.
     pub packet_uid: u16,
+    /// OCSF `opcode`: caption of the query's opcode ("Query", "Notify",
+    /// "Update", ... or "OPCODE<n>").
+    #[serde(default)]
+    pub opcode: String,
+    /// OCSF `opcode_id`: the 4-bit opcode.
+    #[serde(default)]
+    pub opcode_id: u8,
 }
 
 /// OCSF `dns_answer`.
@@ -32,10 +40,15 @@ pub struct DnsAnswer {
     pub class: String,
     /// TTL in seconds.
     pub ttl: u32,
-    /// Record data as text: an address, a name, `10 mail.example.`-style MX,
-    /// TXT strings joined, SOA and SRV fields space-separated.
+    /// Record data as text: A/AAAA an address; CNAME, NS, PTR, DNAME a name
+    /// (no trailing dot); MX "preference name" (`10 mail.example.com`); TXT
+    /// each string in double quotes, space-separated, as dig prints them
+    /// (`"v=spf1 -all"`); SOA "mname rname serial refresh retry expire
+    /// minimum"; SRV "priority weight port target"; any other type, or data
+    /// that does not parse as its type, RFC 3597's `\# length hex`.
     pub rdata: String,
-    /// Vigil: the section the record came from ("answer", "authority").
+    /// Vigil: the section the record came from ("answer", "authority";
+    /// additional records are not listed).
     pub section: String,
 }
 
@@ -76,10 +89,15 @@ pub struct DnsActivity {
 /// OCSF `url`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Url {
-    /// Host from the Host header (or an absolute URI).
+    /// Host from the authority of an absolute URI, else from the Host
+    /// header, without the port (and without the brackets of an IPv6 literal).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hostname: Option<String>,
-    /// Path without the query string.
+    /// OCSF `port`: the port given with that host, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// Path without the query string ("/" for an absolute URI with none,
+    /// empty for CONNECT's authority form).
     pub path: String,
     /// Query string without the `?`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

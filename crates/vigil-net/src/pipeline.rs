@@ -1,13 +1,31 @@
 //! One run of the capture pipeline: raw packets in, events out, counters kept.
-//! (Stub: to be written.)
+//!
+//! [`Pipeline::process`] decodes a packet, expires flows whose timeout has
+//! passed in event time, accounts the packet to its flow, reassembles TCP
+//! payload per direction and hands in-order bytes (and gaps) to the
+//! protocol parser chosen by content, following the contract in
+//! [`crate::app`]. When a flow ends (timeout, close, eviction, end of input)
+//! its reassembly is flushed, its parser's `end` is called and a flow record
+//! is written after the parser's records.
+//!
+//! The common path allocates nothing per packet: counters are plain fields,
+//! turned into a [`StatsRecord`] only by [`Pipeline::stats`]; a flow's uid,
+//! Community ID and endpoints are computed once when it is created; in-order
+//! TCP payload reaches the parser without a copy. Output is deterministic:
+//! the same input gives the same events in the same order on every run.
 
-use vigil_event::{Event, StatsRecord};
+use std::collections::BTreeMap;
 
-use crate::app::AppConfig;
+use vigil_event::{Body, Event, FlowRecord, Reassembly, StatsRecord, Timestamp, Traffic};
+
+use crate::app::{
+    detect_datagram, detect_stream, new_datagram_parser, new_stream_parser, AppConfig, AppProto,
+    DatagramParser, Direction, FlowMeta, Progress, StreamParser,
+};
 use crate::capture::RawPacket;
-use crate::decode::{DecodeError, DefragConfig};
-use crate::flow::FlowConfig;
-use crate::reassembly::ReassemblyConfig;
+use crate::decode::{tcp_flags, DecodeError, Decoder, DefragConfig, Packet, Transport};
+use crate::flow::{EndReason, Flow, FlowConfig, FlowTable};
+use crate::reassembly::{Chunk, ReassemblyConfig, StreamReassembler};
 
 /// Everything a pipeline run can be tuned with.
 #[derive(Debug, Clone, Default)]
@@ -22,10 +40,389 @@ pub struct PipelineConfig {
     pub app: AppConfig,
 }
 
+/// Bytes of each direction kept while a TCP flow's protocol is not yet
+/// identified; a direction that shows nothing known within them is given up.
+const DETECT_MAX_BYTES: usize = 2048;
+/// Chunks (and gaps) remembered while detecting, both directions together.
+const DETECT_MAX_ITEMS: usize = 64;
+/// Datagrams of a UDP flow tried for detection before giving up.
+const DETECT_MAX_DATAGRAMS: u8 = 4;
+
+fn dir_index(d: Direction) -> usize {
+    match d {
+        Direction::ToResponder => 0,
+        Direction::ToOriginator => 1,
+    }
+}
+
+/// What the pipeline counts per application protocol.
+#[derive(Debug, Default, Clone, Copy)]
+struct AppCounters {
+    detected: u64,
+    mismatch: u64,
+    records: u64,
+}
+
+/// Hot counters, kept as plain integers.
+#[derive(Debug, Default, Clone)]
+struct Counters {
+    packets_total: u64,
+    packets_decoded: u64,
+    bytes_total: u64,
+    /// Per protocol (a handful of entries, no allocation once present).
+    app: BTreeMap<AppProto, AppCounters>,
+    reassembly: Reassembly,
+    reassembly_limit_hits: u64,
+    detect_given_up: u64,
+    /// What parsers counted themselves (`StreamParser::counters`), summed
+    /// over the parsers dropped so far; names carry their protocol.
+    parser: BTreeMap<&'static str, u64>,
+}
+
+impl Counters {
+    /// Add a dropped parser's own counters.
+    fn absorb_parser(&mut self, counters: Vec<(&'static str, u64)>) {
+        for (name, n) in counters {
+            *self.parser.entry(name).or_default() += n;
+        }
+    }
+}
+
+/// What arrived while a TCP flow's protocol was still unknown, for replay.
+#[derive(Debug, Clone, Copy)]
+enum Pending {
+    Data(Direction, Timestamp, usize),
+    Gap(Direction, u64),
+}
+
+#[derive(Debug, Default)]
+struct Detect {
+    /// Bytes per direction (index by [`dir_index`]).
+    bytes: [Vec<u8>; 2],
+    items: Vec<Pending>,
+    failed: [bool; 2],
+    datagrams: u8,
+}
+
+#[derive(Debug, Default)]
+enum AppState {
+    /// Protocol not identified yet.
+    #[default]
+    Detecting,
+    /// Detection under way with bytes kept for replay.
+    Buffering(Box<Detect>),
+    /// A TCP parser; `done` when it asked for no more payload.
+    Stream {
+        proto: AppProto,
+        parser: Box<dyn StreamParser>,
+        done: bool,
+    },
+    /// A UDP parser.
+    Datagram {
+        proto: AppProto,
+        parser: Box<dyn DatagramParser>,
+        done: bool,
+    },
+    /// No parser (nothing recognised, a mismatch, or a protocol without one).
+    Off,
+}
+
+/// Per-flow state the pipeline keeps beside the flow table's.
+#[derive(Debug, Default)]
+struct FlowExt {
+    /// Reassembly per direction (TCP only), created with the flow's first
+    /// TCP packet.
+    reasm: Option<Box<[StreamReassembler; 2]>>,
+    app: AppSlot,
+}
+
+/// A flow's protocol detection and parser.
+#[derive(Debug, Default)]
+struct AppSlot {
+    state: AppState,
+    /// The identified protocol, kept for `app_name` unless it mismatched.
+    name: Option<AppProto>,
+}
+
+/// Where parser output goes and what is counted about it.
+struct Sink<'a> {
+    out: &'a mut Vec<Event>,
+    counters: &'a mut Counters,
+    log_name: Option<&'a str>,
+    app_config: &'a AppConfig,
+}
+
+impl Sink<'_> {
+    /// Stamp events pushed since `start` with the flow uid and log name.
+    fn stamp(&mut self, start: usize, meta: &FlowMeta, proto: AppProto) {
+        let n = self.out.len().saturating_sub(start);
+        if n == 0 {
+            return;
+        }
+        self.counters.app.entry(proto).or_default().records += n as u64;
+        for ev in self.out.iter_mut().skip(start) {
+            ev.metadata.correlation_uid = Some(meta.connection_info.uid.clone());
+            if let Some(name) = self.log_name {
+                ev.metadata.log_name = Some(name.to_owned());
+            }
+        }
+    }
+}
+
+impl AppSlot {
+    /// One in-order chunk (or gap) of a TCP flow in `dir`.
+    fn stream_chunk(
+        &mut self,
+        meta: &FlowMeta,
+        dir: Direction,
+        ts: Timestamp,
+        chunk: Chunk<'_>,
+        sink: &mut Sink<'_>,
+    ) {
+        match &mut self.state {
+            AppState::Off => {}
+            AppState::Stream {
+                proto,
+                parser,
+                done,
+            } => {
+                if *done {
+                    return;
+                }
+                let start = sink.out.len();
+                let progress = match chunk {
+                    Chunk::Data(d) => parser.data(meta, dir, ts, d, sink.out),
+                    Chunk::Gap(n) => {
+                        parser.gap(dir, n);
+                        Progress::Continue
+                    }
+                };
+                let proto = *proto;
+                sink.stamp(start, meta, proto);
+                self.progress(proto, progress, sink);
+            }
+            AppState::Detecting => {
+                if let Chunk::Data(d) = chunk {
+                    if let Some(proto) = detect_stream(d) {
+                        self.start_stream(proto, sink);
+                        self.stream_chunk(meta, dir, ts, chunk, sink);
+                        return;
+                    }
+                }
+                let mut detect = Box::<Detect>::default();
+                detect.record(dir, ts, chunk);
+                self.state = AppState::Buffering(detect);
+                self.check_given_up(sink);
+            }
+            AppState::Buffering(detect) => {
+                detect.record(dir, ts, chunk);
+                let i = dir_index(dir);
+                let found = if detect.failed[i] {
+                    None
+                } else {
+                    detect_stream(&detect.bytes[i])
+                };
+                if let Some(proto) = found {
+                    let AppState::Buffering(detect) = std::mem::take(&mut self.state) else {
+                        return;
+                    };
+                    self.start_stream(proto, sink);
+                    detect.replay(self, meta, sink);
+                } else {
+                    self.check_given_up(sink);
+                }
+            }
+            AppState::Datagram { .. } => {}
+        }
+    }
+
+    fn start_stream(&mut self, proto: AppProto, sink: &mut Sink<'_>) {
+        sink.counters.app.entry(proto).or_default().detected += 1;
+        self.name = Some(proto);
+        self.state = AppState::Stream {
+            proto,
+            parser: new_stream_parser(proto, sink.app_config),
+            done: false,
+        };
+    }
+
+    /// Turn detection off when both directions gave up or too much is kept.
+    fn check_given_up(&mut self, sink: &mut Sink<'_>) {
+        if let AppState::Buffering(d) = &mut self.state {
+            for i in 0..2 {
+                if d.bytes[i].len() >= DETECT_MAX_BYTES {
+                    d.failed[i] = true;
+                }
+            }
+            if (d.failed[0] && d.failed[1]) || d.items.len() >= DETECT_MAX_ITEMS {
+                sink.counters.detect_given_up += 1;
+                self.state = AppState::Off;
+            }
+        }
+    }
+
+    fn progress(&mut self, proto: AppProto, progress: Progress, sink: &mut Sink<'_>) {
+        match progress {
+            Progress::Continue => {}
+            Progress::Done => {
+                if let AppState::Stream { done, .. } | AppState::Datagram { done, .. } =
+                    &mut self.state
+                {
+                    *done = true;
+                }
+            }
+            Progress::Mismatch => {
+                sink.counters.app.entry(proto).or_default().mismatch += 1;
+                match &self.state {
+                    AppState::Stream { parser, .. } => {
+                        sink.counters.absorb_parser(parser.counters())
+                    }
+                    AppState::Datagram { parser, .. } => {
+                        sink.counters.absorb_parser(parser.counters())
+                    }
+                    _ => {}
+                }
+                self.state = AppState::Off;
+                self.name = None;
+            }
+        }
+    }
+
+    /// One UDP datagram in `dir`.
+    fn datagram(
+        &mut self,
+        meta: &FlowMeta,
+        dir: Direction,
+        ts: Timestamp,
+        data: &[u8],
+        sink: &mut Sink<'_>,
+    ) {
+        if matches!(self.state, AppState::Detecting | AppState::Buffering(_)) {
+            if data.is_empty() {
+                return;
+            }
+            match detect_datagram(data) {
+                Some(proto) => match new_datagram_parser(proto, sink.app_config) {
+                    Some(parser) => {
+                        sink.counters.app.entry(proto).or_default().detected += 1;
+                        self.name = Some(proto);
+                        self.state = AppState::Datagram {
+                            proto,
+                            parser,
+                            done: false,
+                        };
+                    }
+                    None => self.state = AppState::Off,
+                },
+                None => {
+                    let tried = match &mut self.state {
+                        AppState::Buffering(d) => {
+                            d.datagrams += 1;
+                            d.datagrams
+                        }
+                        _ => 1,
+                    };
+                    if tried >= DETECT_MAX_DATAGRAMS {
+                        sink.counters.detect_given_up += 1;
+                        self.state = AppState::Off;
+                    } else if matches!(self.state, AppState::Detecting) {
+                        let detect = Detect {
+                            datagrams: 1,
+                            ..Detect::default()
+                        };
+                        self.state = AppState::Buffering(Box::new(detect));
+                    }
+                    return;
+                }
+            }
+        }
+        if let AppState::Datagram {
+            proto,
+            parser,
+            done: false,
+        } = &mut self.state
+        {
+            let start = sink.out.len();
+            let progress = parser.datagram(meta, dir, ts, data, sink.out);
+            let proto = *proto;
+            sink.stamp(start, meta, proto);
+            self.progress(proto, progress, sink);
+        }
+    }
+
+    /// The flow ended at `ts`: let the parser emit what it holds.
+    fn end(&mut self, meta: &FlowMeta, ts: Timestamp, sink: &mut Sink<'_>) {
+        let start = sink.out.len();
+        let proto = match &mut self.state {
+            AppState::Stream { proto, parser, .. } => {
+                parser.end(meta, ts, sink.out);
+                sink.counters.absorb_parser(parser.counters());
+                *proto
+            }
+            AppState::Datagram { proto, parser, .. } => {
+                parser.end(meta, ts, sink.out);
+                sink.counters.absorb_parser(parser.counters());
+                *proto
+            }
+            _ => return,
+        };
+        sink.stamp(start, meta, proto);
+        self.state = AppState::Off;
+    }
+}
+
+impl Detect {
+    fn record(&mut self, dir: Direction, ts: Timestamp, chunk: Chunk<'_>) {
+        let i = dir_index(dir);
+        match chunk {
+            Chunk::Data(d) if !self.failed[i] => {
+                let room = DETECT_MAX_BYTES.saturating_sub(self.bytes[i].len());
+                let keep = d.len().min(room);
+                self.bytes[i].extend_from_slice(&d[..keep]);
+                self.items.push(Pending::Data(dir, ts, keep));
+                if keep < d.len() {
+                    self.failed[i] = true;
+                    self.items.push(Pending::Gap(dir, (d.len() - keep) as u64));
+                }
+            }
+            Chunk::Data(d) => self.items.push(Pending::Gap(dir, d.len() as u64)),
+            Chunk::Gap(n) => {
+                // Bytes after a gap are not "the first bytes": no detection.
+                self.failed[i] = true;
+                self.items.push(Pending::Gap(dir, n));
+            }
+        }
+    }
+
+    /// Feed everything kept, in arrival order, to the new parser.
+    fn replay(self, ext: &mut AppSlot, meta: &FlowMeta, sink: &mut Sink<'_>) {
+        let mut offsets = [0usize; 2];
+        for item in self.items {
+            match item {
+                Pending::Data(dir, ts, len) => {
+                    let i = dir_index(dir);
+                    let from = offsets[i];
+                    offsets[i] += len;
+                    if let Some(d) = self.bytes[i].get(from..from + len) {
+                        ext.stream_chunk(meta, dir, ts, Chunk::Data(d), sink);
+                    }
+                }
+                Pending::Gap(dir, n) => {
+                    ext.stream_chunk(meta, dir, Timestamp::default(), Chunk::Gap(n), sink)
+                }
+            }
+        }
+    }
+}
+
 /// Decode → flows → reassembly → protocol parsers, over packets in time order.
 #[derive(Debug)]
 pub struct Pipeline {
     config: PipelineConfig,
+    decoder: Decoder,
+    flows: FlowTable<FlowExt>,
+    counters: Counters,
+    /// Rare counters (capture errors, undecodable reasons) by name.
     stats: StatsRecord,
     log_name: Option<String>,
 }
@@ -34,7 +431,10 @@ impl Pipeline {
     /// A pipeline with empty tables.
     pub fn new(config: PipelineConfig) -> Self {
         Self {
+            decoder: Decoder::new(config.defrag.clone()),
+            flows: FlowTable::new(config.flow.clone()),
             config,
+            counters: Counters::default(),
             stats: StatsRecord::default(),
             log_name: None,
         }
@@ -43,6 +443,9 @@ impl Pipeline {
     /// Name the source of the packets that follow (`metadata.log_name`).
     pub fn set_log_name(&mut self, name: &str) {
         self.log_name = Some(name.to_owned());
+        if !self.stats.inputs.iter().any(|i| i == name) {
+            self.stats.inputs.push(name.to_owned());
+        }
     }
 
     /// Process one packet; events that become complete are pushed to `out`.
@@ -53,10 +456,42 @@ impl Pipeline {
         raw: &RawPacket<'_>,
         out: &mut Vec<Event>,
     ) -> Result<(), DecodeError> {
-        let _ = (raw, out, &self.config);
+        self.counters.packets_total += 1;
+        self.counters.bytes_total += u64::from(raw.orig_len);
+        let packet = match self.decoder.decode(raw) {
+            Ok(Some(p)) => p,
+            Ok(None) => return Ok(()),
+            Err(error) => {
+                self.stats
+                    .add("packets", &format!("undecodable.{}", error.reason()), 1);
+                return Err(error);
+            }
+        };
+        account(
+            &self.config,
+            &mut self.flows,
+            &mut self.counters,
+            self.log_name.as_deref(),
+            &packet,
+            out,
+        );
         Ok(())
     }
 
+    /// Process one packet that is already decoded (from another decoder, or
+    /// a test): everything [`Pipeline::process`] does after decoding.
+    pub fn process_packet(&mut self, packet: &Packet<'_>, out: &mut Vec<Event>) {
+        self.counters.packets_total += 1;
+        self.counters.bytes_total += u64::from(packet.wire_len);
+        account(
+            &self.config,
+            &mut self.flows,
+            &mut self.counters,
+            self.log_name.as_deref(),
+            packet,
+            out,
+        );
+    }
     /// Count a capture-level problem (a corrupt or truncated record) under
     /// `capture.<reason>`.
     pub fn count_capture_error(&mut self, reason: &str) {
@@ -64,13 +499,597 @@ impl Pipeline {
     }
 
     /// End of input: write every open flow (end_reason "end_of_input") and
-    /// everything parsers still hold.
+    /// everything parsers still hold, in first-seen order.
     pub fn finish(&mut self, out: &mut Vec<Event>) {
-        let _ = out;
+        let mut sink = Sink {
+            out,
+            counters: &mut self.counters,
+            log_name: self.log_name.as_deref(),
+            app_config: &self.config.app,
+        };
+        for (flow, ext) in self.flows.drain_all() {
+            end_flow(flow, ext, EndReason::EndOfInput, &mut sink);
+        }
     }
 
     /// The counters so far, as the stats record that ends a run.
     pub fn stats(&self) -> StatsRecord {
-        self.stats.clone()
+        let mut s = self.stats.clone();
+        let c = &self.counters;
+        let d = self.decoder.stats();
+        let f = self.flows.stats();
+        let mut put = |group: &str, name: &str, n: u64| {
+            if n > 0 {
+                s.add(group, name, n);
+            }
+        };
+        put("packets", "total", c.packets_total);
+        put("packets", "decoded", c.packets_decoded);
+        put("packets", "non_ip", d.non_ip);
+        put("packets", "snaplen_truncated", d.snaplen_truncated);
+        put("bytes", "total", c.bytes_total);
+        put("fragments", "received", d.fragments);
+        put("fragments", "reassembled", d.reassembled);
+        put("fragments", "expired", d.fragments_expired);
+        put("flows", "created", f.created);
+        put("flows", "timed_out", f.timed_out);
+        put("flows", "closed", f.closed);
+        put("flows", "evicted", f.evicted);
+        put("flows", "active_max", f.active_max);
+        put("reassembly", "gaps", c.reassembly.gaps);
+        put("reassembly", "gap_bytes", c.reassembly.gap_bytes);
+        put(
+            "reassembly",
+            "retransmissions",
+            c.reassembly.retransmissions,
+        );
+        put(
+            "reassembly",
+            "inconsistent_overlaps",
+            c.reassembly.inconsistent_overlaps,
+        );
+        put("reassembly", "ooo_dropped", c.reassembly.ooo_dropped);
+        put("app", "detect_given_up", c.detect_given_up);
+        for (p, n) in &c.app {
+            put("app", &format!("{}.detected", p.name()), n.detected);
+            put("app", &format!("{}.mismatch", p.name()), n.mismatch);
+            put("app", &format!("{}.records", p.name()), n.records);
+        }
+        for (name, n) in &c.parser {
+            put("app", name, *n);
+        }
+        // Memory caps: every limit that made Vigil drop or skip something.
+        put("memory", "flow_table_full", f.evicted);
+        put("memory", "reassembly_buffer_full", c.reassembly_limit_hits);
+        put("memory", "defrag_dropped", d.fragments_expired);
+        s
+    }
+}
+
+/// Write a flow that ended: flush reassembly into the parser, end the
+/// parser, then the flow record itself.
+fn end_flow(mut flow: Flow, mut ext: FlowExt, reason: EndReason, sink: &mut Sink<'_>) {
+    let ts = flow.last_seen;
+    let mut reassembly = None;
+    if let Some(mut reasm) = ext.reasm.take() {
+        let mut total = Reassembly::default();
+        for (i, dir) in [Direction::ToResponder, Direction::ToOriginator]
+            .into_iter()
+            .enumerate()
+        {
+            let r = &mut reasm[i];
+            let gaps_before = r.stats().gaps;
+            let (meta, app) = (&flow.meta, &mut ext.app);
+            r.flush(&mut |chunk| app.stream_chunk(meta, dir, ts, chunk, sink));
+            let new_gaps = r.stats().gaps - gaps_before;
+            if let Some(tcp) = &mut flow.tcp {
+                for _ in 0..new_gaps {
+                    tcp.gap(i == 0);
+                }
+            }
+            let s = r.stats();
+            total.gaps += s.gaps;
+            total.gap_bytes += s.gap_bytes;
+            total.retransmissions += s.retransmissions;
+            total.inconsistent_overlaps += s.inconsistent_overlaps;
+            total.ooo_dropped += s.ooo_dropped;
+            sink.counters.reassembly_limit_hits += r.limit_hits();
+        }
+        let c = &mut sink.counters.reassembly;
+        c.gaps += total.gaps;
+        c.gap_bytes += total.gap_bytes;
+        c.retransmissions += total.retransmissions;
+        c.inconsistent_overlaps += total.inconsistent_overlaps;
+        c.ooo_dropped += total.ooo_dropped;
+        reassembly = Some(total);
+    } else if flow.tcp.is_some() {
+        reassembly = Some(Reassembly::default());
+    }
+    ext.app.end(&flow.meta, ts, sink);
+
+    let start_ms = flow.first_seen.millis();
+    let end_ms = flow.last_seen.millis();
+    let traffic = Traffic {
+        packets_out: flow.orig.packets,
+        packets_in: flow.resp.packets,
+        bytes_out: flow.orig.bytes,
+        bytes_in: flow.resp.bytes,
+        packets: flow.orig.packets + flow.resp.packets,
+        bytes: flow.orig.bytes + flow.resp.bytes,
+        payload_bytes_out: flow.orig.payload_bytes,
+        payload_bytes_in: flow.resp.payload_bytes,
+    };
+    let conn_state = flow.conn_state().map(str::to_owned);
+    let history = flow.history().map(str::to_owned);
+    let uid = flow.meta.connection_info.uid.clone();
+    let record = FlowRecord {
+        src_endpoint: flow.meta.originator,
+        dst_endpoint: flow.meta.responder,
+        connection_info: flow.meta.connection_info,
+        traffic,
+        start_time: start_ms,
+        end_time: end_ms,
+        duration: end_ms - start_ms,
+        duration_us: flow.last_seen.since(flow.first_seen) / 1_000,
+        app_name: ext.app.name.map(|p| p.name().to_owned()),
+        conn_state,
+        history,
+        end_reason: reason.name().to_owned(),
+        reassembly,
+        icmp: flow.icmp,
+    };
+    let mut event = Event::new(flow.first_seen, Body::Flow(record));
+    event.metadata.correlation_uid = Some(uid);
+    if let Some(name) = sink.log_name {
+        event.metadata.log_name = Some(name.to_owned());
+    }
+    sink.out.push(event);
+}
+
+/// Everything after decoding, for one packet.
+fn account(
+    config: &PipelineConfig,
+    flows: &mut FlowTable<FlowExt>,
+    counters: &mut Counters,
+    log_name: Option<&str>,
+    packet: &Packet<'_>,
+    out: &mut Vec<Event>,
+) {
+    counters.packets_decoded += 1;
+    let mut sink = Sink {
+        out,
+        counters,
+        log_name,
+        app_config: &config.app,
+    };
+    flows.advance(packet.ts);
+    while let Some((flow, ext, reason)) = flows.pop_expired() {
+        end_flow(flow, ext, reason, &mut sink);
+    }
+    let update = flows.packet(packet);
+    if let Some((flow, ext)) = update.evicted {
+        end_flow(flow, ext, EndReason::Evicted, &mut sink);
+    }
+    let Some((flow, ext)) = flows.get_mut(update.id) else {
+        return;
+    };
+    let dir = update.dir;
+    match packet.transport {
+        Transport::Tcp { seq, flags, .. } => {
+            if flags & tcp_flags::RST != 0 {
+                // RST payload is not part of the stream (as Zeek treats it).
+                return;
+            }
+            let reasm = ext.reasm.get_or_insert_with(|| {
+                Box::new([
+                    StreamReassembler::new(&config.reassembly),
+                    StreamReassembler::new(&config.reassembly),
+                ])
+            });
+            let r = &mut reasm[dir_index(dir)];
+            let mut seq = seq;
+            if flags & tcp_flags::SYN != 0 {
+                r.syn(seq);
+                seq = seq.wrapping_add(1);
+            }
+            if packet.payload.is_empty() {
+                return;
+            }
+            let gaps_before = r.stats().gaps;
+            let (meta, ts, app) = (&flow.meta, packet.ts, &mut ext.app);
+            r.segment(seq, packet.payload, &mut |chunk| {
+                app.stream_chunk(meta, dir, ts, chunk, &mut sink);
+            });
+            let new_gaps = r.stats().gaps - gaps_before;
+            if let Some(tcp) = &mut flow.tcp {
+                for _ in 0..new_gaps {
+                    tcp.gap(dir == Direction::ToResponder);
+                }
+            }
+        }
+        Transport::Udp { .. } => {
+            ext.app
+                .datagram(&flow.meta, dir, packet.ts, packet.payload, &mut sink);
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::IpAddr;
+    use std::sync::{Arc, Mutex};
+
+    use vigil_event::{ConnectionInfo, Endpoint};
+
+    use super::*;
+    use crate::capture::LinkType;
+    use crate::decode::tcp_flags::{ACK, FIN, SYN};
+
+    const C: &str = "192.0.2.1";
+    const S: &str = "192.0.2.2";
+
+    fn tcp(t_ms: i64, from_client: bool, seq: u32, flags: u8, payload: &[u8]) -> Packet<'_> {
+        let (src, dst, sp, dp) = if from_client {
+            (C, S, 40000, 8080)
+        } else {
+            (S, C, 8080, 40000)
+        };
+        Packet {
+            number: 0,
+            ts: Timestamp::from_nanos(1_700_000_000_000_000_000 + t_ms * 1_000_000),
+            src: src.parse().unwrap(),
+            dst: dst.parse().unwrap(),
+            protocol: 6,
+            transport: Transport::Tcp {
+                src_port: sp,
+                dst_port: dp,
+                seq,
+                ack: 0,
+                flags,
+                window: 100,
+            },
+            payload,
+            payload_truncated: false,
+            wire_len: 66 + payload.len() as u32,
+        }
+    }
+
+    fn flows(events: &[Event]) -> Vec<&FlowRecord> {
+        events
+            .iter()
+            .filter_map(|e| match &e.body {
+                Body::Flow(f) => Some(f),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// A full connection with a lost segment from the client.
+    fn connection(p: &mut Pipeline, out: &mut Vec<Event>) {
+        for pkt in [
+            tcp(0, true, 100, SYN, b""),
+            tcp(1, false, 900, SYN | ACK, b""),
+            tcp(2, true, 101, ACK, b""),
+            tcp(3, true, 101, ACK, b"hello"),
+            // 106..110 lost
+            tcp(4, true, 110, ACK, b"world"),
+            tcp(5, false, 901, ACK, b"reply"),
+            tcp(6, true, 115, FIN | ACK, b""),
+            tcp(7, false, 906, FIN | ACK, b""),
+        ] {
+            p.process_packet(&pkt, out);
+        }
+    }
+
+    #[test]
+    fn tcp_flow_record_with_gap_and_counters() {
+        let mut p = Pipeline::new(PipelineConfig::default());
+        p.set_log_name("test.pcap");
+        let mut out = Vec::new();
+        connection(&mut p, &mut out);
+        assert!(out.is_empty(), "nothing ends before the input does");
+        p.finish(&mut out);
+        let f = flows(&out);
+        assert_eq!(f.len(), 1);
+        let f = f[0];
+        assert_eq!(f.src_endpoint.ip, C.parse::<IpAddr>().unwrap());
+        assert_eq!(f.dst_endpoint.port, Some(8080));
+        assert_eq!(f.traffic.packets_out, 5);
+        assert_eq!(f.traffic.packets_in, 3);
+        assert_eq!(f.traffic.payload_bytes_out, 10);
+        assert_eq!(f.traffic.bytes_out, 5 * 66 + 10);
+        assert_eq!(f.conn_state.as_deref(), Some("SF"));
+        assert_eq!(f.history.as_deref(), Some("ShADdFfG"));
+        assert_eq!(f.end_reason, "end_of_input");
+        assert_eq!(f.duration_us, 7_000);
+        let r = f.reassembly.as_ref().unwrap();
+        assert_eq!((r.gaps, r.gap_bytes), (1, 4));
+        assert_eq!(
+            f.connection_info.community_uid,
+            crate::community_id::community_id_v1(
+                0,
+                C.parse().unwrap(),
+                S.parse().unwrap(),
+                6,
+                40000,
+                8080
+            )
+        );
+        assert_eq!(out[0].metadata.log_name.as_deref(), Some("test.pcap"));
+        assert_eq!(
+            out[0].metadata.correlation_uid.as_deref(),
+            Some(f.connection_info.uid.as_str())
+        );
+        let s = p.stats();
+        assert_eq!(s.get("packets", "total"), 8);
+        assert_eq!(s.get("packets", "decoded"), 8);
+        assert_eq!(s.get("flows", "created"), 1);
+        assert_eq!(s.get("flows", "active_max"), 1);
+        assert_eq!(s.get("reassembly", "gaps"), 1);
+        assert_eq!(s.get("reassembly", "gap_bytes"), 4);
+        assert_eq!(s.inputs, vec!["test.pcap".to_owned()]);
+    }
+
+    #[test]
+    fn closed_flow_is_written_after_closed_timeout() {
+        let mut p = Pipeline::new(PipelineConfig::default());
+        let mut out = Vec::new();
+        connection(&mut p, &mut out);
+        // A packet of another flow 6 s later advances event time past the
+        // 5 s closed timeout.
+        let mut later = tcp(6_000, true, 1, SYN, b"");
+        later.transport = Transport::Tcp {
+            src_port: 1,
+            dst_port: 2,
+            seq: 1,
+            ack: 0,
+            flags: SYN,
+            window: 1,
+        };
+        p.process_packet(&later, &mut out);
+        let f = flows(&out);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].end_reason, "closed");
+        assert_eq!(p.stats().get("flows", "closed"), 1);
+    }
+
+    #[test]
+    fn same_input_same_output() {
+        let run = || {
+            let mut p = Pipeline::new(PipelineConfig::default());
+            let mut out = Vec::new();
+            connection(&mut p, &mut out);
+            for i in 0..20u16 {
+                let mut pkt = tcp(10 + i64::from(i), true, 5, SYN, b"");
+                pkt.transport = Transport::Udp {
+                    src_port: 1000 + i,
+                    dst_port: 53,
+                };
+                pkt.protocol = 17;
+                p.process_packet(&pkt, &mut out);
+            }
+            p.finish(&mut out);
+            out.iter()
+                .map(|e| e.to_json_line().unwrap())
+                .collect::<Vec<_>>()
+        };
+        let a = run();
+        assert_eq!(a.len(), 21);
+        assert_eq!(a, run());
+    }
+
+    #[test]
+    fn full_table_evicts_and_counts() {
+        let config = PipelineConfig {
+            flow: FlowConfig {
+                max_flows: 1,
+                ..FlowConfig::default()
+            },
+            ..PipelineConfig::default()
+        };
+        let mut p = Pipeline::new(config);
+        let mut out = Vec::new();
+        p.process_packet(&tcp(0, true, 1, SYN, b""), &mut out);
+        let mut other = tcp(1, true, 1, SYN, b"");
+        other.src = "192.0.2.9".parse().unwrap();
+        p.process_packet(&other, &mut out);
+        let f = flows(&out);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].end_reason, "evicted");
+        let s = p.stats();
+        assert_eq!(s.get("flows", "evicted"), 1);
+        assert_eq!(s.get("memory", "flow_table_full"), 1);
+    }
+
+    #[test]
+    fn undecodable_packet_is_counted_by_reason() {
+        let mut p = Pipeline::new(PipelineConfig::default());
+        let raw = RawPacket {
+            number: 1,
+            ts: Timestamp::from_nanos(0),
+            linktype: LinkType(65000),
+            orig_len: 4,
+            data: &[1, 2, 3, 4],
+        };
+        let error = p.process(&raw, &mut Vec::new()).unwrap_err();
+        let s = p.stats();
+        assert_eq!(s.get("packets", "total"), 1);
+        assert_eq!(
+            s.get("packets", &format!("undecodable.{}", error.reason())),
+            1
+        );
+        assert_eq!(s.get("packets", "decoded"), 0);
+    }
+
+    /// A parser that records what it is fed.
+    #[derive(Debug)]
+    struct Recorder {
+        log: Arc<Mutex<Vec<String>>>,
+        answer: Progress,
+    }
+
+    impl StreamParser for Recorder {
+        fn data(
+            &mut self,
+            meta: &FlowMeta,
+            dir: Direction,
+            ts: Timestamp,
+            data: &[u8],
+            out: &mut Vec<Event>,
+        ) -> Progress {
+            self.log.lock().unwrap().push(format!(
+                "{}:{}",
+                if dir == Direction::ToResponder {
+                    ">"
+                } else {
+                    "<"
+                },
+                String::from_utf8_lossy(data)
+            ));
+            let ssh = vigil_event::SshActivity {
+                src_endpoint: meta.originator.clone(),
+                dst_endpoint: meta.responder.clone(),
+                connection_info: meta.connection_info.clone(),
+                client_version: None,
+                server_version: None,
+            };
+            out.push(Event::new(ts, Body::Ssh(ssh)));
+            self.answer
+        }
+        fn gap(&mut self, dir: Direction, len: u64) {
+            let d = if dir == Direction::ToResponder {
+                ">"
+            } else {
+                "<"
+            };
+            self.log.lock().unwrap().push(format!("{d}gap{len}"));
+        }
+        fn end(&mut self, _meta: &FlowMeta, _ts: Timestamp, _out: &mut Vec<Event>) {
+            self.log.lock().unwrap().push("end".to_owned());
+        }
+    }
+
+    fn meta() -> FlowMeta {
+        FlowMeta {
+            originator: Endpoint::new(C.parse().unwrap(), 1),
+            responder: Endpoint::new(S.parse().unwrap(), 2),
+            connection_info: ConnectionInfo::tcp("Fuid", "1:x"),
+        }
+    }
+
+    fn slot_with(answer: Progress) -> (AppSlot, Arc<Mutex<Vec<String>>>) {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let slot = AppSlot {
+            state: AppState::Stream {
+                proto: AppProto::Ssh,
+                parser: Box::new(Recorder {
+                    log: log.clone(),
+                    answer,
+                }),
+                done: false,
+            },
+            name: Some(AppProto::Ssh),
+        };
+        (slot, log)
+    }
+
+    #[test]
+    fn parser_is_fed_data_and_gaps_and_events_are_stamped() {
+        let (mut slot, log) = slot_with(Progress::Continue);
+        let mut out = Vec::new();
+        let mut counters = Counters::default();
+        let config = AppConfig::default();
+        let mut sink = Sink {
+            out: &mut out,
+            counters: &mut counters,
+            log_name: Some("x.pcap"),
+            app_config: &config,
+        };
+        let m = meta();
+        let ts = Timestamp::from_nanos(1);
+        slot.stream_chunk(&m, Direction::ToResponder, ts, Chunk::Data(b"a"), &mut sink);
+        slot.stream_chunk(&m, Direction::ToOriginator, ts, Chunk::Gap(3), &mut sink);
+        slot.stream_chunk(
+            &m,
+            Direction::ToOriginator,
+            ts,
+            Chunk::Data(b"b"),
+            &mut sink,
+        );
+        slot.end(&m, ts, &mut sink);
+        assert_eq!(*log.lock().unwrap(), vec![">:a", "<gap3", "<:b", "end"]);
+        assert_eq!(out.len(), 2);
+        assert!(out
+            .iter()
+            .all(|e| e.metadata.correlation_uid.as_deref() == Some("Fuid")
+                && e.metadata.log_name.as_deref() == Some("x.pcap")));
+        assert_eq!(counters.app[&AppProto::Ssh].records, 2);
+    }
+
+    #[test]
+    fn done_stops_feeding_but_end_is_called() {
+        let (mut slot, log) = slot_with(Progress::Done);
+        let mut out = Vec::new();
+        let mut counters = Counters::default();
+        let config = AppConfig::default();
+        let mut sink = Sink {
+            out: &mut out,
+            counters: &mut counters,
+            log_name: None,
+            app_config: &config,
+        };
+        let m = meta();
+        let ts = Timestamp::from_nanos(1);
+        slot.stream_chunk(&m, Direction::ToResponder, ts, Chunk::Data(b"a"), &mut sink);
+        slot.stream_chunk(&m, Direction::ToResponder, ts, Chunk::Data(b"b"), &mut sink);
+        slot.end(&m, ts, &mut sink);
+        assert_eq!(*log.lock().unwrap(), vec![">:a", "end"]);
+        assert_eq!(slot.name, Some(AppProto::Ssh));
+    }
+
+    #[test]
+    fn mismatch_drops_parser_and_counts() {
+        let (mut slot, log) = slot_with(Progress::Mismatch);
+        let mut out = Vec::new();
+        let mut counters = Counters::default();
+        let config = AppConfig::default();
+        let mut sink = Sink {
+            out: &mut out,
+            counters: &mut counters,
+            log_name: None,
+            app_config: &config,
+        };
+        let m = meta();
+        let ts = Timestamp::from_nanos(1);
+        slot.stream_chunk(&m, Direction::ToResponder, ts, Chunk::Data(b"a"), &mut sink);
+        slot.stream_chunk(&m, Direction::ToResponder, ts, Chunk::Data(b"b"), &mut sink);
+        slot.end(&m, ts, &mut sink);
+        assert_eq!(*log.lock().unwrap(), vec![">:a"]);
+        assert_eq!(slot.name, None);
+        assert_eq!(counters.app[&AppProto::Ssh].mismatch, 1);
+    }
+
+    #[test]
+    fn undetected_bytes_are_bounded_and_given_up() {
+        let mut slot = AppSlot::default();
+        let mut out = Vec::new();
+        let mut counters = Counters::default();
+        let config = AppConfig::default();
+        let mut sink = Sink {
+            out: &mut out,
+            counters: &mut counters,
+            log_name: None,
+            app_config: &config,
+        };
+        let m = meta();
+        let junk = [0xffu8; 700];
+        for dir in [Direction::ToResponder, Direction::ToOriginator] {
+            for _ in 0..4 {
+                slot.stream_chunk(&m, dir, Timestamp::default(), Chunk::Data(&junk), &mut sink);
+            }
+        }
+        assert!(matches!(slot.state, AppState::Off));
+        assert_eq!(counters.detect_given_up, 1);
     }
 }

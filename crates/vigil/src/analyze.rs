@@ -1,20 +1,200 @@
-//! `vigil analyze FILE…`: captures in, events out (stub: to be completed).
+//! `vigil analyze FILE…`: captures in, events out.
+//!
+//! The files are read in the order given through ONE pipeline (so a capture
+//! rotated into several files keeps its flows), events go to stdout or to
+//! one file per record kind under `--out DIR`, in Vigil's OCSF-aligned form
+//! or as Suricata EVE JSON. A stats record ends every run. A human summary
+//! goes to stderr. Exit status: 0 when everything was read and decoded,
+//! 1 when some input was skipped (a corrupt or truncated record, an
+//! undecodable packet, an unreadable file: each is reported on stderr with
+//! the file and packet number), 2 on a fatal error.
 
+use std::fs::File;
+use std::io::{BufReader, IsTerminal};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Args;
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use vigil_event::{Body, Event, Timestamp};
+use vigil_net::capture::CaptureReader;
+use vigil_net::pipeline::{Pipeline, PipelineConfig};
+
+use crate::output::{EventSink, OutputFormat};
+use crate::report::{Diagnostics, Summary};
 
 /// Options of `vigil analyze`.
 #[derive(Debug, Args)]
 pub struct AnalyzeArgs {
-    /// Capture files (pcap or pcapng).
-    #[arg(required = true)]
+    /// Capture files (pcap or pcapng), read in this order as one capture.
+    #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
+    /// Write one JSON Lines file per record kind (flow.jsonl, dns.jsonl,
+    /// http.jsonl, tls.jsonl, ssh.jsonl, stats.jsonl) into DIR instead of stdout.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = FormatArg::Ocsf)]
+    pub format: FormatArg,
+    /// Also compute JA4+ fingerprints other than JA4 (JA4S, ...). They are
+    /// licensed under the FoxIO License 1.1, which forbids monetization:
+    /// turn this on only if your use is within that licence.
+    #[arg(long)]
+    pub ja4plus: bool,
+    /// Most flows held at once; the least recently seen is evicted beyond it.
+    #[arg(long, default_value_t = 1_000_000, value_name = "N")]
+    pub max_flows: usize,
+    /// Do not print the summary on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// `--format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// Vigil's OCSF-aligned events.
+    Ocsf,
+    /// Suricata-compatible EVE JSON.
+    Eve,
 }
 
 /// Run the analysis.
 pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
-    let _ = args;
-    Ok(ExitCode::SUCCESS)
+    let format = match args.format {
+        FormatArg::Ocsf => OutputFormat::Ocsf,
+        FormatArg::Eve => OutputFormat::Eve,
+    };
+    let mut sink = match &args.out {
+        Some(dir) => EventSink::directory(dir, format)?,
+        None => EventSink::stdout(format),
+    };
+    let mut config = PipelineConfig::default();
+    config.app.ja4plus = args.ja4plus;
+    config.flow.max_flows = args.max_flows;
+    let mut pipeline = Pipeline::new(config);
+    let mut summary = Summary::default();
+    let mut diagnostics = Diagnostics::default();
+    let mut events: Vec<Event> = Vec::new();
+    let mut last_ts = Timestamp::default();
+
+    let total_bytes: u64 = args
+        .files
+        .iter()
+        .filter_map(|f| std::fs::metadata(f).ok())
+        .map(|m| m.len())
+        .sum();
+    let progress = progress_bar(total_bytes, args.quiet);
+    let mut done_bytes = 0u64;
+
+    for path in &args.files {
+        let name = path.display().to_string();
+        let file = match File::open(path) {
+            Ok(file) => file,
+            Err(error) => {
+                diagnostics.file_error(&name, &format!("cannot open: {error}"));
+                pipeline.count_capture_error("unreadable_file");
+                continue;
+            }
+        };
+        let mut reader = match CaptureReader::new(BufReader::with_capacity(1 << 20, file)) {
+            Ok(reader) => reader,
+            Err(error) => {
+                diagnostics.file_error(&name, &error.to_string());
+                pipeline.count_capture_error(error.reason());
+                continue;
+            }
+        };
+        pipeline.set_log_name(&name);
+        let mut packets = 0u64;
+        while let Some(item) = reader.next_packet() {
+            match item {
+                Ok(packet) => {
+                    packets += 1;
+                    last_ts = last_ts.max(packet.ts);
+                    if let Err(error) = pipeline.process(&packet, &mut events) {
+                        diagnostics.packet_error(
+                            &name,
+                            packet.number,
+                            &error.reason(),
+                            &error.to_string(),
+                        );
+                    }
+                }
+                Err(error) => {
+                    let fatal = error.is_fatal();
+                    diagnostics.capture_error(&name, &error.to_string());
+                    pipeline.count_capture_error(if fatal {
+                        "truncated_or_unreadable"
+                    } else {
+                        "corrupt_record"
+                    });
+                    if fatal {
+                        break;
+                    }
+                }
+            }
+            if !events.is_empty() {
+                emit(&mut sink, &mut summary, &mut events)?;
+            }
+            if packets % 4096 == 0 {
+                if let Some(bar) = &progress {
+                    bar.set_position(done_bytes + reader.bytes_read());
+                }
+            }
+        }
+        done_bytes += reader.bytes_read();
+    }
+    pipeline.finish(&mut events);
+    emit(&mut sink, &mut summary, &mut events)?;
+    let mut stats = pipeline.stats();
+    stats.inputs = args.files.iter().map(|p| p.display().to_string()).collect();
+    summary.absorb_stats(&stats);
+    let stats_event = Event::new(last_ts, Body::Stats(stats));
+    sink.write(&stats_event)
+        .context("cannot write the stats record")?;
+    sink.finish().context("cannot flush output")?;
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
+    diagnostics.print_suppressed();
+    if !args.quiet {
+        summary
+            .print(&mut std::io::stderr().lock())
+            .context("cannot write the summary")?;
+    }
+    Ok(
+        if diagnostics.anything_skipped() || summary.skipped_packets() > 0 {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        },
+    )
+}
+
+fn emit(
+    sink: &mut EventSink,
+    summary: &mut Summary,
+    events: &mut Vec<Event>,
+) -> anyhow::Result<()> {
+    for event in events.drain(..) {
+        summary.observe(&event);
+        sink.write(&event).context("cannot write event")?;
+    }
+    Ok(())
+}
+
+fn progress_bar(total: u64, quiet: bool) -> Option<indicatif::ProgressBar> {
+    if quiet || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(total),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    let style = indicatif::ProgressStyle::with_template(
+        "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+    )
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    bar.set_style(style);
+    Some(bar)
 }

@@ -1,6 +1,8 @@
 //! The `vigil` binary: CLI subcommands that wire Vigil's crates together.
 
 mod analyze;
+mod output;
+mod report;
 
 use std::process::ExitCode;
 

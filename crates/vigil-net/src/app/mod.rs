@@ -20,6 +20,9 @@
 //!   the pipeline counts it (`app.<proto>.mismatch`) and drops the parser.
 //! - Parsers never panic on any input and keep bounded state: every buffer
 //!   has a limit, and what is over it is counted, not kept.
+//! - What a parser counts (malformed messages, limits hit) it reports through
+//!   `counters()`; the pipeline adds those totals to the `app` stats group
+//!   when it drops the parser.
 //! - Records a parser pushes are full [`Event`]s built with
 //!   [`Event::new`]; the pipeline fills in `metadata.correlation_uid` and
 //!   `metadata.log_name` afterwards.
@@ -29,6 +32,7 @@ use vigil_event::{ConnectionInfo, Endpoint, Event, Timestamp};
 pub mod dns;
 pub mod http;
 pub mod ja;
+pub mod quic;
 pub mod ssh;
 pub mod tls;
 
@@ -43,16 +47,19 @@ pub enum AppProto {
     Tls,
     /// SSH.
     Ssh,
+    /// QUIC (the TLS ClientHello of its Initial packets).
+    Quic,
 }
 
 impl AppProto {
-    /// Lower-case name ("dns", "http", "tls", "ssh"), as in `app_name`.
+    /// Lower-case name ("dns", "http", "tls", "ssh", "quic"), as in `app_name`.
     pub const fn name(self) -> &'static str {
         match self {
             AppProto::Dns => "dns",
             AppProto::Http => "http",
             AppProto::Tls => "tls",
             AppProto::Ssh => "ssh",
+            AppProto::Quic => "quic",
         }
     }
 }
@@ -152,6 +159,14 @@ pub trait StreamParser: std::fmt::Debug + Send {
     /// The flow ended at `ts`: emit whatever is pending (a request with no
     /// response, a handshake half seen).
     fn end(&mut self, meta: &FlowMeta, ts: Timestamp, out: &mut Vec<Event>);
+    /// What this parser counted since it was made (messages it could not
+    /// parse, limits hit, ...), as (name, total) pairs; names are prefixed
+    /// with the protocol (`dns.pending_evicted`) and belong in the `app`
+    /// stats group. The pipeline reads them once, when it drops the parser
+    /// (after `end`, or on [`Progress::Mismatch`]). Zero counters may be left out.
+    fn counters(&self) -> Vec<(&'static str, u64)> {
+        Vec::new()
+    }
 }
 
 /// A parser for one UDP flow's datagrams.
@@ -167,6 +182,10 @@ pub trait DatagramParser: std::fmt::Debug + Send {
     ) -> Progress;
     /// The flow ended at `ts`: emit whatever is pending.
     fn end(&mut self, meta: &FlowMeta, ts: Timestamp, out: &mut Vec<Event>);
+    /// What this parser counted since it was made; see [`StreamParser::counters`].
+    fn counters(&self) -> Vec<(&'static str, u64)> {
+        Vec::new()
+    }
 }
 
 /// Identify a TCP stream's protocol from the first bytes one side sent.
@@ -187,7 +206,11 @@ pub fn detect_stream(first: &[u8]) -> Option<AppProto> {
 
 /// Identify a UDP flow's protocol from one datagram.
 pub fn detect_datagram(datagram: &[u8]) -> Option<AppProto> {
-    dns::looks_like_dns(datagram).then_some(AppProto::Dns)
+    if quic::is_quic_initial(datagram) {
+        Some(AppProto::Quic)
+    } else {
+        dns::looks_like_dns(datagram).then_some(AppProto::Dns)
+    }
 }
 
 /// A parser for a TCP flow identified as `proto`.
@@ -197,6 +220,8 @@ pub fn new_stream_parser(proto: AppProto, config: &AppConfig) -> Box<dyn StreamP
         AppProto::Http => Box::new(http::HttpParser::new(config)),
         AppProto::Tls => Box::new(tls::TlsParser::new(config)),
         AppProto::Ssh => Box::new(ssh::SshParser::new(config)),
+        // QUIC runs over UDP only; detect_stream never names it.
+        AppProto::Quic => Box::new(quic::NotOverTcp),
     }
 }
 
@@ -204,6 +229,78 @@ pub fn new_stream_parser(proto: AppProto, config: &AppConfig) -> Box<dyn StreamP
 pub fn new_datagram_parser(proto: AppProto, config: &AppConfig) -> Option<Box<dyn DatagramParser>> {
     match proto {
         AppProto::Dns => Some(Box::new(dns::DnsUdpParser::new(config))),
+        AppProto::Quic => Some(Box::new(quic::QuicParser::new(config))),
         _ => None,
+    }
+}
+
+/// Test support for the protocol parsers: a flow's metadata and the real
+/// traffic fixtures under `app/testdata/` (tshark's `tcp.payload` /
+/// `udp.payload` of captures made on loopback; see each test for how).
+#[cfg(test)]
+pub(crate) mod testutil {
+    use super::{ConnectionInfo, Direction, Endpoint, FlowMeta};
+    use vigil_event::Timestamp;
+
+    /// One payload from a fixture: `proto stream dir(c|s) epoch hex`.
+    #[derive(Debug, Clone)]
+    pub struct Chunk {
+        pub proto: String,
+        pub stream: u32,
+        /// `ToResponder` for the client ("c": the originator in these captures).
+        pub dir: Direction,
+        pub ts: Timestamp,
+        pub bytes: Vec<u8>,
+    }
+
+    /// 127.0.0.1:40000 → 127.0.0.1:port.
+    pub fn meta(port: u16) -> FlowMeta {
+        FlowMeta {
+            originator: Endpoint::new("127.0.0.1".parse().unwrap(), 40000),
+            responder: Endpoint::new("127.0.0.1".parse().unwrap(), port),
+            connection_info: ConnectionInfo::tcp("F1", "1:test="),
+        }
+    }
+
+    fn epoch_to_ts(s: &str) -> Timestamp {
+        let (secs, frac) = s.split_once('.').unwrap_or((s, "0"));
+        let nanos: i64 = format!("{frac:0<9}")[..9].parse().unwrap();
+        Timestamp::from_nanos(secs.parse::<i64>().unwrap() * 1_000_000_000 + nanos)
+    }
+
+    /// Parse a fixture whose lines are `proto stream dir epoch hex` (DNS) or
+    /// `stream dir epoch hex` (TCP-only fixtures, proto "tcp").
+    pub fn fixture(text: &str) -> Vec<Chunk> {
+        text.lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| {
+                let f: Vec<&str> = l.split('\t').collect();
+                let (proto, rest) = if f[0] == "udp" || f[0] == "tcp" {
+                    (f[0].to_owned(), &f[1..])
+                } else {
+                    ("tcp".to_owned(), &f[..])
+                };
+                Chunk {
+                    proto,
+                    stream: rest[0].parse().unwrap(),
+                    dir: if rest[1] == "c" {
+                        Direction::ToResponder
+                    } else {
+                        Direction::ToOriginator
+                    },
+                    ts: epoch_to_ts(rest[2]),
+                    bytes: hex::decode(rest[3]).unwrap(),
+                }
+            })
+            .collect()
+    }
+
+    /// The chunks of one stream, in capture order.
+    pub fn stream(chunks: &[Chunk], proto: &str, stream: u32) -> Vec<Chunk> {
+        chunks
+            .iter()
+            .filter(|c| c.proto == proto && c.stream == stream)
+            .cloned()
+            .collect()
     }
 }
