@@ -22,7 +22,7 @@ use crate::app::{
     detect_datagram, detect_stream, new_datagram_parser, new_stream_parser, AppConfig, AppProto,
     DatagramParser, Direction, FlowMeta, Progress, StreamParser,
 };
-use crate::capture::RawPacket;
+use crate::capture::{CaptureError, CaptureReader, RawPacket};
 use crate::decode::{tcp_flags, DecodeError, Decoder, DefragConfig, Packet, Transport};
 use crate::flow::{EndReason, Flow, FlowConfig, FlowTable};
 use crate::reassembly::{Chunk, ReassemblyConfig, StreamReassembler};
@@ -509,6 +509,17 @@ impl Detect {
     }
 }
 
+/// What [`Pipeline::run_capture`] returns.
+#[derive(Debug, Default)]
+pub struct CaptureRun {
+    /// Every event, in the order the pipeline wrote them.
+    pub events: Vec<Event>,
+    /// Capture-level errors (corrupt or truncated records).
+    pub capture_errors: Vec<CaptureError>,
+    /// Packets that could not be decoded (also counted in the stats).
+    pub undecodable: u64,
+}
+
 /// Decode → flows → reassembly → protocol parsers, over packets in time order.
 #[derive(Debug)]
 pub struct Pipeline {
@@ -604,6 +615,34 @@ impl Pipeline {
         for (flow, ext) in self.flows.drain_all() {
             end_flow(flow, ext, EndReason::EndOfInput, &mut sink);
         }
+    }
+
+    /// Run a whole capture through this pipeline and finish it, keeping
+    /// every event in memory: for tests, tools and small captures (the CLI
+    /// streams events out instead). Undecodable packets are counted in the
+    /// stats; capture errors are returned in the order they happened, and
+    /// reading stops at a fatal one.
+    pub fn run_capture<R: std::io::Read>(&mut self, reader: &mut CaptureReader<R>) -> CaptureRun {
+        let mut run = CaptureRun::default();
+        while let Some(item) = reader.next_packet() {
+            match item {
+                Ok(packet) => {
+                    if self.process(&packet, &mut run.events).is_err() {
+                        run.undecodable += 1;
+                    }
+                }
+                Err(error) => {
+                    let fatal = error.is_fatal();
+                    self.count_capture_error(error.reason());
+                    run.capture_errors.push(error);
+                    if fatal {
+                        break;
+                    }
+                }
+            }
+        }
+        self.finish(&mut run.events);
+        run
     }
 
     /// The counters so far, as the stats record that ends a run.

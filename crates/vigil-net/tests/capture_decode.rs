@@ -361,3 +361,39 @@ fn corrupt_pcapng_packet_block_is_reported_and_skipped() {
     assert_eq!(next.number, 4);
     assert_eq!(next.data, packets[3].0.as_slice());
 }
+
+#[test]
+fn run_capture_keeps_what_came_before_a_truncation_and_counts_it() {
+    use vigil_net::pipeline::{Pipeline, PipelineConfig};
+    let Some(pcap) = corpus_file("community-id-spec", "pcaps", "tcp.pcap") else {
+        return;
+    };
+    let bytes = std::fs::read(pcap).unwrap();
+    let packets = packets_with_offsets(&bytes);
+    let cut = packets[3].1 as usize + 10;
+    let mut pipeline = Pipeline::new(PipelineConfig::default());
+    let run = pipeline.run_capture(&mut CaptureReader::new(&bytes[..cut]).unwrap());
+    assert!(
+        matches!(
+            run.capture_errors.as_slice(),
+            [CaptureError::Truncated { packet: 5 }]
+        ),
+        "{:?}",
+        run.capture_errors
+    );
+    let stats = pipeline.stats();
+    assert_eq!(stats.get("packets", "total"), 4);
+    assert_eq!(stats.get("capture", "truncated_file"), 1);
+    let flow_packets: u64 = run
+        .events
+        .iter()
+        .filter_map(|e| match &e.body {
+            vigil_event::Body::Flow(f) => Some(f.traffic.packets),
+            _ => None,
+        })
+        .sum();
+    assert_eq!(
+        flow_packets, 4,
+        "the four packets before the cut are in flows"
+    );
+}

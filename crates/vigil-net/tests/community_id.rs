@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use std::path::Path;
 
 use serde_json::Value;
-use vigil_event::{Body, Event, FlowRecord};
+use vigil_event::{Body, FlowRecord};
 use vigil_net::capture::CaptureReader;
 use vigil_net::flow::FlowConfig;
 use vigil_net::pipeline::{Pipeline, PipelineConfig};
@@ -70,18 +70,11 @@ fn flows_of(pcap: &Path, seed: u16) -> Vec<FlowRecord> {
         },
         ..PipelineConfig::default()
     };
-    let mut pipeline = Pipeline::new(config);
-    let mut events: Vec<Event> = Vec::new();
-    while let Some(item) = reader.next_packet() {
-        match item {
-            Ok(packet) => {
-                // Undecodable packets (none expected here) are counted.
-                let _ = pipeline.process(&packet, &mut events);
-            }
-            Err(error) => panic!("{}: {error}", pcap.display()),
-        }
+    let run = Pipeline::new(config).run_capture(&mut reader);
+    if let Some(error) = run.capture_errors.first() {
+        panic!("{}: {error}", pcap.display());
     }
-    pipeline.finish(&mut events);
+    let events = run.events;
     events
         .into_iter()
         .filter_map(|e| match e.body {

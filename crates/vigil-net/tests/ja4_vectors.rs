@@ -18,7 +18,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use vigil_event::{Body, Event, TlsActivity};
+use vigil_event::{Body, TlsActivity};
 use vigil_net::app::AppConfig;
 use vigil_net::capture::CaptureReader;
 use vigil_net::pipeline::{Pipeline, PipelineConfig};
@@ -100,23 +100,9 @@ fn tls_records(path: &Path) -> Vec<TlsActivity> {
         },
         ..PipelineConfig::default()
     };
-    let mut pipeline = Pipeline::new(config);
-    let mut events: Vec<Event> = Vec::new();
-    while let Some(item) = reader.next_packet() {
-        match item {
-            Ok(packet) => {
-                // Undecodable packets are counted by the pipeline; the
-                // vectors do not depend on them.
-                let _ = pipeline.process(&packet, &mut events);
-            }
-            Err(error) => {
-                if error.is_fatal() {
-                    break;
-                }
-            }
-        }
-    }
-    pipeline.finish(&mut events);
+    // Undecodable packets and damaged records are counted by the pipeline;
+    // the vectors do not depend on them.
+    let events = Pipeline::new(config).run_capture(&mut reader).events;
     events
         .into_iter()
         .filter_map(|e| match e.body {
