@@ -20,7 +20,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::event::{Body, Event};
+use crate::event::{Body, Event, Severity};
 use crate::network::{Certificate, ConnectionInfo, Endpoint};
 use crate::time::Timestamp;
 
@@ -371,6 +371,52 @@ pub fn to_eve(event: &Event) -> Vec<Value> {
             m.insert("ssh".into(), json!({"client": ssh_side(&s.client_version), "server": ssh_side(&s.server_version)}));
             vec![Value::Object(m)]
         }
+        Body::Finding(f) => {
+            // Every finding is an EVE alert; anomalies carry sid 0 and their
+            // detector as the category, as Suricata's own non-rule alerts do.
+            let severity = match event.severity_level() {
+                Severity::Critical | Severity::Fatal | Severity::High => 1,
+                Severity::Medium => 2,
+                _ => 3,
+            };
+            let unknown = Endpoint {
+                ip: std::net::IpAddr::from([0, 0, 0, 0]),
+                port: None,
+                hostname: None,
+            };
+            let src = f.src_endpoint.as_ref().unwrap_or(&unknown);
+            let dst = f.dst_endpoint.as_ref().unwrap_or(&unknown);
+            let empty_conn = ConnectionInfo {
+                uid: f.subject.value.clone(),
+                community_uid: String::new(),
+                protocol_num: 0,
+                protocol_name: String::new(),
+            };
+            let conn = f.connection_info.as_ref().unwrap_or(&empty_conn);
+            let mut m = header(ts, "alert", src, dst, conn, None);
+            let rule = f.rule.as_ref();
+            let mut alert = Map::new();
+            alert.insert("action".into(), json!("allowed"));
+            alert.insert("gid".into(), json!(rule.map_or(1, |r| r.gid)));
+            alert.insert("signature_id".into(), json!(rule.map_or(0, |r| r.sid)));
+            alert.insert("rev".into(), json!(rule.map_or(0, |r| r.rev)));
+            alert.insert("signature".into(), json!(f.finding_info.title));
+            let category = rule
+                .and_then(|r| r.classtype.clone())
+                .or_else(|| f.finding_info.analytic.category.clone());
+            alert.insert("category".into(), json!(category.unwrap_or_default()));
+            alert.insert("severity".into(), json!(severity));
+            if let Some(r) = rule {
+                if !r.metadata.is_empty() {
+                    alert.insert("metadata".into(), json!(r.metadata));
+                }
+            }
+            m.insert("alert".into(), Value::Object(alert));
+            if let Some(pcap) = &f.incident_pcap {
+                m.insert("capture_file".into(), json!(pcap));
+            }
+            vec![Value::Object(m)]
+        }
         Body::Stats(s) => {
             let mut vigil = Map::new();
             for (group, counters) in &s.counters {
@@ -544,5 +590,61 @@ mod tests {
             ssh_side(&Some("SSH-1.99-Cisco-1.25".into()))["proto_version"],
             "1.99"
         );
+    }
+
+    #[test]
+    fn finding_becomes_an_alert() {
+        use crate::{Analytic, Finding, FindingInfo, RuleRef, Subject};
+        let finding = Finding {
+            finding_info: FindingInfo {
+                uid: "A1".into(),
+                title: "ET WEB_SERVER SQL Injection".into(),
+                desc: None,
+                types: vec!["signature".into()],
+                analytic: Analytic {
+                    uid: "sig:2006445".into(),
+                    name: "ET WEB_SERVER SQL Injection".into(),
+                    type_id: 1,
+                    type_name: "Rule".into(),
+                    category: None,
+                },
+                first_seen_time: None,
+                last_seen_time: None,
+            },
+            subject: Subject {
+                kind: "flow".into(),
+                value: "Fabc".into(),
+            },
+            src_endpoint: Some(Endpoint::new("10.0.0.9".parse().unwrap(), 5555)),
+            dst_endpoint: Some(Endpoint::new("10.0.0.2".parse().unwrap(), 80)),
+            connection_info: Some(conn(6)),
+            rule: Some(RuleRef {
+                gid: 1,
+                sid: 2006445,
+                rev: 13,
+                msg: "x".into(),
+                classtype: Some("web-application-attack".into()),
+                action: "alert".into(),
+                ..RuleRef::default()
+            }),
+            evidence: Default::default(),
+            risk_score: Some(70),
+            risk_level: Some("High".into()),
+            remediation: None,
+            incident_pcap: Some("incidents/Fabc.pcap".into()),
+        };
+        let event = Event::new(Timestamp::from_nanos(0), Body::Finding(finding))
+            .with_severity(crate::Severity::High);
+        let line = event.to_json_line().unwrap();
+        assert!(line.contains("\"class_uid\":2004"));
+        assert_eq!(Event::from_json_line(&line).unwrap(), event);
+        let eve = to_eve(&event);
+        let v = &eve[0];
+        assert_eq!(v["event_type"], "alert");
+        assert_eq!(v["alert"]["signature_id"], 2006445);
+        assert_eq!(v["alert"]["category"], "web-application-attack");
+        assert_eq!(v["alert"]["severity"], 1);
+        assert_eq!(v["src_ip"], "10.0.0.9");
+        assert_eq!(v["capture_file"], "incidents/Fabc.pcap");
     }
 }

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::finding::Finding;
 use crate::network::{FlowRecord, TlsActivity};
 use crate::observable::Observable;
 use crate::protocol::{DnsActivity, HttpActivity, SshActivity};
@@ -140,6 +141,8 @@ pub enum RecordKind {
     Ssh,
     /// End-of-run counters.
     Stats,
+    /// A detection finding (alert, anomaly, verdict).
+    Finding,
 }
 
 impl RecordKind {
@@ -152,6 +155,7 @@ impl RecordKind {
             RecordKind::Tls => "tls",
             RecordKind::Ssh => "ssh",
             RecordKind::Stats => "stats",
+            RecordKind::Finding => "finding",
         }
     }
 }
@@ -174,6 +178,8 @@ pub enum Body {
     Ssh(SshActivity),
     /// Vigil's end-of-run counters (OCSF base event, class 0).
     Stats(StatsRecord),
+    /// OCSF Detection Finding (2004).
+    Finding(Finding),
 }
 
 impl Body {
@@ -186,6 +192,7 @@ impl Body {
             Body::Tls(_) => RecordKind::Tls,
             Body::Ssh(_) => RecordKind::Ssh,
             Body::Stats(_) => RecordKind::Stats,
+            Body::Finding(_) => RecordKind::Finding,
         }
     }
 
@@ -202,6 +209,8 @@ impl Body {
             // SSH activity 6 = Traffic.
             Body::Ssh(_) => (4007, "SSH Activity", 4, 6),
             Body::Stats(_) => (0, "Base Event", 0, 99),
+            // Finding activity 1 = Create.
+            Body::Finding(_) => (2004, "Detection Finding", 2, 1),
         }
     }
 }

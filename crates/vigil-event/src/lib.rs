@@ -28,6 +28,7 @@
 
 pub mod eve;
 mod event;
+mod finding;
 mod jsonl;
 mod network;
 mod observable;
@@ -36,6 +37,7 @@ mod stats;
 mod time;
 
 pub use event::{Body, Event, Metadata, Priority, RecordKind, Severity, PRODUCT_NAME};
+pub use finding::{Analytic, Finding, FindingInfo, Remediation, RuleRef, Subject};
 pub use jsonl::{JsonLinesWriter, WriteError};
 pub use network::{
     Certificate, ConnectionInfo, Endpoint, FlowRecord, IcmpInfo, Reassembly, TlsActivity,

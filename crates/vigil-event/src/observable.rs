@@ -198,5 +198,28 @@ pub(crate) fn collect(body: &Body, out: &mut Vec<Observable>) {
         }
         Body::Ssh(s) => endpoints(out, &s.src_endpoint, &s.dst_endpoint),
         Body::Stats(_) => {}
+        Body::Finding(f) => {
+            if let Some(src) = &f.src_endpoint {
+                out.push(Observable::new(
+                    "src_endpoint.ip",
+                    ObservableType::IpAddress,
+                    src.ip.to_string(),
+                ));
+            }
+            if let Some(dst) = &f.dst_endpoint {
+                out.push(Observable::new(
+                    "dst_endpoint.ip",
+                    ObservableType::IpAddress,
+                    dst.ip.to_string(),
+                ));
+            }
+            if f.subject.kind == "host" && f.subject.value.parse::<std::net::IpAddr>().is_ok() {
+                out.push(Observable::new(
+                    "subject.value",
+                    ObservableType::IpAddress,
+                    f.subject.value.clone(),
+                ));
+            }
+        }
     }
 }

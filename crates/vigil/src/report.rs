@@ -72,6 +72,7 @@ pub struct Summary {
     dns_names: HashMap<String, u64>,
     tls_names: HashMap<String, u64>,
     http_hosts: HashMap<String, u64>,
+    findings: HashMap<String, u64>,
     flows: u64,
     packets: u64,
     bytes: u64,
@@ -131,6 +132,10 @@ impl Summary {
                 if let Some(host) = &h.http_request.url.hostname {
                     bump(&mut self.http_hosts, host.clone(), 1);
                 }
+            }
+            Body::Finding(f) => {
+                let what = format!("{} [{}]", f.finding_info.title, f.subject.value);
+                bump(&mut self.findings, what, 1);
             }
             Body::Ssh(_) | Body::Stats(_) => {}
         }
@@ -199,6 +204,7 @@ impl Summary {
             top(&self.tls_names, 10),
         )?;
         section(out, "HTTP hosts (requests)", top(&self.http_hosts, 10))?;
+        section(out, "findings (top 10 by count)", top(&self.findings, 10))?;
         let evicted = s.get("flows", "evicted");
         writeln!(out, "flows evicted (table full): {evicted}")?;
         let mut problems: Vec<(String, u64)> = Vec::new();
