@@ -45,5 +45,6 @@ pub mod capture;
 pub mod community_id;
 pub mod decode;
 pub mod flow;
+pub mod inspect;
 pub mod pipeline;
 pub mod reassembly;
