@@ -235,6 +235,10 @@ impl TxPoint {
     }
 }
 
+/// What receives drained transaction points: where the bytes travel and
+/// the point's buffers.
+pub type TxVisitor<'f> = dyn FnMut(TxMeta, &[(Buffer, &[u8])]) + 'f;
+
 /// Where a queued transaction point's bytes travel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TxMeta {
@@ -293,7 +297,7 @@ impl TxQueue {
     }
 
     /// Hand every queued point to `f`, oldest first, and empty the queue.
-    pub fn drain(&mut self, f: &mut dyn FnMut(TxMeta, &[(Buffer, &[u8])])) {
+    pub fn drain(&mut self, f: &mut TxVisitor<'_>) {
         for (meta, mut point) in self.queued.drain(..) {
             point.with_buffers(|bufs| f(meta, bufs));
             if point.bytes.capacity() <= KEEP_CAPACITY && self.spare.len() < 2 {
@@ -306,5 +310,62 @@ impl TxQueue {
     /// Points dropped because the queue was full.
     pub fn dropped(&self) -> u64 {
         self.dropped
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta() -> TxMeta {
+        TxMeta {
+            dir: Direction::ToResponder,
+            to_server: true,
+        }
+    }
+
+    #[test]
+    fn a_point_holds_each_kind_once_and_bounds_appended_bodies() {
+        let mut p = TxPoint::new();
+        p.set(Buffer::HttpMethod, b"GET");
+        p.set(Buffer::HttpMethod, b"POST");
+        assert_eq!(p.get(Buffer::HttpMethod), Some(&b"GET"[..]));
+        assert_eq!(p.append(Buffer::HttpRequestBody, b"abc", 5), 0);
+        assert_eq!(p.append(Buffer::HttpRequestBody, b"defg", 5), 2);
+        assert_eq!(p.get(Buffer::HttpRequestBody), Some(&b"abcde"[..]));
+        // Only the last buffer grows.
+        assert_eq!(p.append(Buffer::HttpMethod, b"X", 10), 1);
+        p.with_buffers(|bufs| {
+            assert_eq!(
+                bufs,
+                &[
+                    (Buffer::HttpMethod, &b"GET"[..]),
+                    (Buffer::HttpRequestBody, &b"abcde"[..])
+                ]
+            )
+        });
+    }
+
+    #[test]
+    fn the_queue_keeps_order_is_bounded_and_leaves_the_point_empty() {
+        let mut q = TxQueue::new(&InspectLimits::default());
+        let mut p = TxPoint::new();
+        q.commit(&mut p, meta());
+        assert!(q.is_empty(), "an empty point is not queued");
+        for i in 0..MAX_QUEUED + 3 {
+            p.set(Buffer::DnsQuery, i.to_string().as_bytes());
+            q.commit(&mut p, meta());
+            assert!(p.is_empty());
+        }
+        assert_eq!(q.dropped(), 3);
+        let mut seen = Vec::new();
+        q.drain(&mut |m, bufs| {
+            assert!(m.to_server);
+            seen.push(String::from_utf8_lossy(bufs[0].1).into_owned());
+        });
+        assert_eq!(seen.len(), MAX_QUEUED);
+        assert_eq!(seen[0], "0");
+        assert_eq!(seen[MAX_QUEUED - 1], (MAX_QUEUED - 1).to_string());
+        assert!(q.is_empty());
     }
 }

@@ -1062,7 +1062,7 @@ fn inspect_stream(
             st.tail.clear();
             return;
         }
-        Chunk::Data(d) if d.is_empty() => return,
+        Chunk::Data([]) => return,
         Chunk::Data(d) => d,
     };
     let buf: &[u8] = if st.tail.is_empty() {

@@ -25,7 +25,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use vigil_event::{Body, DnsActivity, DnsAnswer, DnsQuery, Event, Timestamp};
 
 use super::{AppConfig, DatagramParser, Direction, FlowMeta, Progress, StreamParser};
-use crate::inspect::{Buffer, InspectLimits, TxMeta, TxPoint, TxQueue};
+use crate::inspect::{Buffer, InspectLimits, TxMeta, TxPoint, TxQueue, TxVisitor};
 
 /// Fixed DNS header length.
 const HEADER_LEN: usize = 12;
@@ -754,7 +754,7 @@ impl Pairing {
         self.insp = Some(Box::new((TxQueue::new(limits), TxPoint::new())));
     }
 
-    fn drain_inspection(&mut self, f: &mut dyn FnMut(TxMeta, &[(Buffer, &[u8])])) {
+    fn drain_inspection(&mut self, f: &mut TxVisitor<'_>) {
         if let Some(insp) = self.insp.as_deref_mut() {
             insp.0.drain(f);
         }
@@ -1038,7 +1038,7 @@ impl DatagramParser for DnsUdpParser {
         self.pairing.enable_inspection(limits);
     }
 
-    fn drain_inspection(&mut self, f: &mut dyn FnMut(TxMeta, &[(Buffer, &[u8])])) {
+    fn drain_inspection(&mut self, f: &mut TxVisitor<'_>) {
         self.pairing.drain_inspection(f);
     }
 }
@@ -1175,7 +1175,7 @@ impl StreamParser for DnsTcpParser {
         self.pairing.enable_inspection(limits);
     }
 
-    fn drain_inspection(&mut self, f: &mut dyn FnMut(TxMeta, &[(Buffer, &[u8])])) {
+    fn drain_inspection(&mut self, f: &mut TxVisitor<'_>) {
         self.pairing.drain_inspection(f);
     }
 }
@@ -1183,6 +1183,21 @@ impl StreamParser for DnsTcpParser {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn query_name_bytes_undo_the_presentation_escapes() {
+        for (name, want) in [
+            ("example.com", &b"example.com"[..]),
+            (".", b""),
+            ("a\\.b.c", b"a.b.c"),
+            ("x\\\\y", b"x\\y"),
+            ("\\000\\255z", b"\x00\xffz"),
+        ] {
+            let mut out = Vec::new();
+            query_name_bytes(name, &mut out);
+            assert_eq!(out, want, "{name}");
+        }
+    }
     use crate::app::testutil::{fixture, meta, stream, Chunk};
     use proptest::prelude::*;
 

@@ -23,7 +23,7 @@ use std::collections::VecDeque;
 use vigil_event::{Body, Event, HttpActivity, HttpRequest, HttpResponse, Timestamp, Url};
 
 use super::{AppConfig, Direction, FlowMeta, Progress, StreamParser};
-use crate::inspect::{Buffer, InspectLimits, TxMeta, TxPoint, TxQueue};
+use crate::inspect::{Buffer, InspectLimits, TxMeta, TxPoint, TxQueue, TxVisitor};
 
 /// Request methods recognised at the start of a stream (RFC 9110, WebDAV,
 /// CalDAV, UPnP and common proxies' extensions).
@@ -1280,7 +1280,7 @@ impl StreamParser for HttpParser {
         }));
     }
 
-    fn drain_inspection(&mut self, f: &mut dyn FnMut(TxMeta, &[(Buffer, &[u8])])) {
+    fn drain_inspection(&mut self, f: &mut TxVisitor<'_>) {
         if let Some(insp) = self.insp.as_deref_mut() {
             insp.queue.drain(f);
         }
@@ -1692,6 +1692,161 @@ mod tests {
         );
         assert!(p.counters().contains(&("http.gap_in_body", 1)));
         assert!(p.counters().contains(&("http.gap_gave_up", 1)));
+    }
+
+    #[test]
+    fn uri_normalization_table() {
+        let table: &[(&str, Option<&str>, &str)] = &[
+            ("/index.html", None, "/index.html"),
+            ("/a/./b", None, "/a/b"),
+            ("/a/b/../c", None, "/a/c"),
+            ("/a/../../../etc/passwd", None, "/etc/passwd"),
+            ("/..", None, "/"),
+            ("/a/.", None, "/a/"),
+            ("//a///b", None, "/a/b"),
+            ("/%7Euser/%61%62c", None, "/~user/abc"),
+            ("/%2e%2e/%2E%2e/x", None, "/x"),
+            ("/a%2fb", None, "/a%2fb"),
+            ("/sp%20ace", None, "/sp%20ace"),
+            ("/bad%zz%4", None, "/bad%zz%4"),
+            ("/q", Some("a=%41&b=../x&c=%27"), "/q?a=A&b=../x&c=%27"),
+            ("/q", Some(""), "/q?"),
+            ("", None, ""),
+            ("*", None, "*"),
+        ];
+        for (path, query, want) in table {
+            let mut out = b"keep:".to_vec();
+            normalize_uri(path, *query, &mut out);
+            assert_eq!(
+                String::from_utf8_lossy(&out),
+                format!("keep:{want}"),
+                "{path} {query:?}"
+            );
+        }
+    }
+
+    type Recorded = (TxMeta, Vec<(Buffer, Vec<u8>)>);
+
+    /// Run chunks through a parser with inspection on; the points in order.
+    fn inspect_run(parts: &[(Direction, &[u8])], limits: &InspectLimits) -> Vec<Recorded> {
+        let mut p = HttpParser::new(&AppConfig::default());
+        p.enable_inspection(limits);
+        let m = meta(80);
+        let mut out = Vec::new();
+        let mut points = Vec::new();
+        let mut take = |p: &mut HttpParser| {
+            p.drain_inspection(&mut |meta, bufs| {
+                points.push((meta, bufs.iter().map(|(b, v)| (*b, v.to_vec())).collect()))
+            })
+        };
+        for (dir, bytes) in parts {
+            p.data(&m, *dir, Timestamp::default(), bytes, &mut out);
+            take(&mut p);
+        }
+        p.end(&m, Timestamp::default(), &mut out);
+        take(&mut p);
+        points
+    }
+
+    fn buf(point: &[(Buffer, Vec<u8>)], b: Buffer) -> Option<String> {
+        point
+            .iter()
+            .find(|(k, _)| *k == b)
+            .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+    }
+
+    #[test]
+    fn request_point_waits_for_the_dechunked_body_split_anywhere() {
+        let req: &[u8] = b"POST /a/../up?x=1 HTTP/1.1\r\nHost: EX.test:8080\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n";
+        for cut in 1..req.len() {
+            let (a, b) = req.split_at(cut);
+            let points = inspect_run(
+                &[(Direction::ToResponder, a), (Direction::ToResponder, b)],
+                &InspectLimits::default(),
+            );
+            assert_eq!(points.len(), 1, "cut at {cut}");
+            let (m, p) = &points[0];
+            assert!(m.to_server && m.dir == Direction::ToResponder);
+            assert_eq!(buf(p, Buffer::HttpUri).as_deref(), Some("/up?x=1"));
+            assert_eq!(buf(p, Buffer::HttpRawUri).as_deref(), Some("/a/../up?x=1"));
+            assert_eq!(buf(p, Buffer::HttpHost).as_deref(), Some("ex.test"));
+            assert_eq!(
+                buf(p, Buffer::HttpRequestBody).as_deref(),
+                Some("hello world")
+            );
+            assert_eq!(
+                buf(p, Buffer::HttpHeader).as_deref(),
+                Some("Host: EX.test:8080\r\nTransfer-Encoding: chunked\r\n")
+            );
+        }
+    }
+
+    #[test]
+    fn body_cut_at_the_limit_and_interim_responses_make_no_point() {
+        let limits = InspectLimits {
+            max_body_bytes: 4,
+            ..InspectLimits::default()
+        };
+        let points = inspect_run(
+            &[
+                (
+                    Direction::ToResponder,
+                    b"PUT /f HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 10\r\n\r\n",
+                ),
+                (Direction::ToOriginator, b"HTTP/1.1 100 Continue\r\n\r\n"),
+                (Direction::ToResponder, b"0123456789"),
+                (
+                    Direction::ToOriginator,
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nabcdef",
+                ),
+            ],
+            &limits,
+        );
+        assert_eq!(points.len(), 2);
+        assert_eq!(
+            buf(&points[0].1, Buffer::HttpRequestBody).as_deref(),
+            Some("0123")
+        );
+        assert_eq!(
+            buf(&points[1].1, Buffer::HttpStatCode).as_deref(),
+            Some("200")
+        );
+        assert_eq!(buf(&points[1].1, Buffer::FileData).as_deref(), Some("abcd"));
+        assert!(!points[1].0.to_server);
+    }
+
+    #[test]
+    fn pipelined_requests_make_one_point_each_and_no_inspection_copies_nothing() {
+        let chunks = fixture(NGINX);
+        let s6 = stream(&chunks, "tcp", 6);
+        let parts: Vec<(Direction, &[u8])> =
+            s6.iter().map(|c| (c.dir, c.bytes.as_slice())).collect();
+        let points = inspect_run(&parts, &InspectLimits::default());
+        let methods: Vec<String> = points
+            .iter()
+            .filter_map(|(_, p)| buf(p, Buffer::HttpMethod))
+            .collect();
+        assert_eq!(methods, ["GET", "HEAD", "GET", "GET"]);
+        let codes: Vec<String> = points
+            .iter()
+            .filter_map(|(_, p)| buf(p, Buffer::HttpStatCode))
+            .collect();
+        assert_eq!(codes, ["200", "200", "304", "404"]);
+        // Without enable_inspection there is nothing to drain.
+        let mut p = HttpParser::new(&AppConfig::default());
+        for (dir, bytes) in &parts {
+            p.data(
+                &meta(80),
+                *dir,
+                Timestamp::default(),
+                bytes,
+                &mut Vec::new(),
+            );
+        }
+        let mut n = 0;
+        p.drain_inspection(&mut |_, _| n += 1);
+        assert_eq!(n, 0);
+        assert!(p.insp.is_none());
     }
 
     #[test]

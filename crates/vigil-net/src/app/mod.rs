@@ -69,7 +69,7 @@
 
 use vigil_event::{ConnectionInfo, Endpoint, Event, Timestamp};
 
-use crate::inspect::{Buffer, InspectLimits, TxMeta};
+use crate::inspect::{InspectLimits, TxVisitor};
 #[cfg(doc)]
 use crate::inspect::{TxPoint, TxQueue};
 
@@ -232,7 +232,7 @@ pub trait StreamParser: std::fmt::Debug + Send {
     }
     /// Hand over the transaction points completed since the last call,
     /// oldest first, and forget them.
-    fn drain_inspection(&mut self, f: &mut dyn FnMut(TxMeta, &[(Buffer, &[u8])])) {
+    fn drain_inspection(&mut self, f: &mut TxVisitor<'_>) {
         let _ = f;
     }
     /// The direction clients send in, once the parser knows it.
@@ -268,7 +268,7 @@ pub trait DatagramParser: std::fmt::Debug + Send {
     }
     /// Hand over the transaction points completed since the last call,
     /// oldest first, and forget them.
-    fn drain_inspection(&mut self, f: &mut dyn FnMut(TxMeta, &[(Buffer, &[u8])])) {
+    fn drain_inspection(&mut self, f: &mut TxVisitor<'_>) {
         let _ = f;
     }
     /// The direction clients send in, once the parser knows it.

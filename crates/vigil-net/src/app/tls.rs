@@ -43,7 +43,7 @@ use x509_parser::prelude::{FromDer, GeneralName, X509Certificate, X509Name};
 
 use super::ja::{self, JaTransport};
 use super::{AppConfig, Direction, FlowMeta, Progress, StreamParser};
-use crate::inspect::{Buffer, InspectLimits, TxMeta, TxPoint, TxQueue};
+use crate::inspect::{Buffer, InspectLimits, TxMeta, TxPoint, TxQueue, TxVisitor};
 
 /// Largest record payload accepted: 2^14 plus the 2048 bytes of expansion
 /// TLS ≤ 1.2 allows for a ciphertext. Anything longer is not TLS.
@@ -907,7 +907,7 @@ impl StreamParser for TlsParser {
         self.insp = Some(Box::new((TxQueue::new(limits), TxPoint::new())));
     }
 
-    fn drain_inspection(&mut self, f: &mut dyn FnMut(TxMeta, &[(Buffer, &[u8])])) {
+    fn drain_inspection(&mut self, f: &mut TxVisitor<'_>) {
         if let Some(insp) = self.insp.as_deref_mut() {
             insp.0.drain(f);
         }
