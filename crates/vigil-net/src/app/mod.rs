@@ -71,7 +71,7 @@ use vigil_event::{ConnectionInfo, Endpoint, Event, Timestamp};
 
 use crate::inspect::{InspectLimits, TxVisitor};
 #[cfg(doc)]
-use crate::inspect::{TxPoint, TxQueue};
+use crate::inspect::{TxMeta, TxPoint, TxQueue};
 
 pub mod dns;
 pub mod http;
