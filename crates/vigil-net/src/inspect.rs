@@ -25,6 +25,10 @@
 //!   inspector can drop per-flow state (flowbits, thresholds by flow).
 //! - Findings the inspector makes are pushed to `out` as Detection Finding
 //!   events; the pipeline stamps them like any other record.
+//! - Parsers build transaction points in a [`TxPoint`] and queue them in a
+//!   [`TxQueue`]; the pipeline drains the queue after each parser call (the
+//!   parser side of this contract is in [`crate::app`]). Without an
+//!   inspector no parser collects anything.
 
 use vigil_event::{Event, Timestamp};
 

@@ -1055,6 +1055,7 @@ fn inspect_stream(
             },
         ])
     });
+    // Invariant: dir_index returns 0 or 1.
     let st = &mut streams[dir_index(dir)];
     let data = match chunk {
         Chunk::Gap(n) => {

@@ -988,6 +988,8 @@ fn decode_unreserved(input: &[u8], out: &mut Vec<u8>) {
 }
 
 /// RFC 3986 §5.2.4 remove_dot_segments, appending the result to `out`.
+/// (The slicing below stays within `input`: each cut follows a prefix or
+/// length test of at least that many bytes.)
 fn remove_dot_segments(path: &[u8], out: &mut Vec<u8>) {
     let base = out.len();
     let mut input = path;
