@@ -1,6 +1,7 @@
 //! The `vigil` binary: CLI subcommands that wire Vigil's crates together.
 
 mod analyze;
+mod detect;
 mod output;
 mod report;
 mod rules;
