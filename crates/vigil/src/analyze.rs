@@ -16,6 +16,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
+use vigil_anomaly::{AnomalyConfig, AnomalyEngine};
 use vigil_event::{Body, Event, Timestamp};
 use vigil_net::capture::CaptureReader;
 use vigil_net::pipeline::{Pipeline, PipelineConfig};
@@ -47,6 +48,11 @@ pub struct AnalyzeArgs {
     /// Do not print the summary on stderr.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Do not run the flow and host anomaly detectors (scans, floods,
+    /// brute force, beaconing, DNS tunnelling, ...); by default their
+    /// findings are written with the other records.
+    #[arg(long)]
+    pub no_anomalies: bool,
 }
 
 /// `--format`.
@@ -72,6 +78,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     config.app.ja4plus = args.ja4plus;
     config.flow.max_flows = args.max_flows;
     let mut pipeline = Pipeline::new(config);
+    let mut anomalies = (!args.no_anomalies).then(|| AnomalyEngine::new(AnomalyConfig::default()));
     let mut summary = Summary::default();
     let mut diagnostics = Diagnostics::default();
     let mut events: Vec<Event> = Vec::new();
@@ -134,6 +141,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
                 }
             }
             if !events.is_empty() {
+                detect(anomalies.as_mut(), last_ts, &mut events, false);
                 emit(&mut sink, &mut summary, &mut events)?;
             }
             if packets % 4096 == 0 {
@@ -145,8 +153,12 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         done_bytes += reader.bytes_read();
     }
     pipeline.finish(&mut events);
+    detect(anomalies.as_mut(), last_ts, &mut events, true);
     emit(&mut sink, &mut summary, &mut events)?;
     let mut stats = pipeline.stats();
+    for (name, n) in anomalies.iter().flat_map(AnomalyEngine::counters) {
+        stats.add("anomaly", name, n);
+    }
     stats.inputs = args.files.iter().map(|p| p.display().to_string()).collect();
     summary.absorb_stats(&stats);
     let stats_event = Event::new(last_ts, Body::Stats(stats));
@@ -169,6 +181,23 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
             ExitCode::SUCCESS
         },
     )
+}
+
+/// Run the anomaly detectors over `events` (event time is now `now`) and
+/// append their findings; `end` closes every window.
+fn detect(engine: Option<&mut AnomalyEngine>, now: Timestamp, events: &mut Vec<Event>, end: bool) {
+    let Some(engine) = engine else {
+        return;
+    };
+    let mut findings = Vec::new();
+    for event in events.iter() {
+        engine.observe(event, &mut findings);
+    }
+    engine.tick(now, &mut findings);
+    if end {
+        engine.finish(&mut findings);
+    }
+    events.append(&mut findings);
 }
 
 fn emit(
