@@ -33,7 +33,8 @@ use crate::table::{CappedSet, Close, Sample, Slot, Windows};
 pub struct DnsConfig {
     /// Run the detector. Default true.
     pub enabled: bool,
-    /// Window length, seconds of event time. Default 60.
+    /// Window length, seconds of event time. Default 300: a tunnel that
+    /// trickles (one lookup every few seconds) still fills a window.
     pub window_secs: u32,
     /// A subdomain label this long is suspicious. Default 30 bytes.
     pub long_label: usize,
@@ -69,7 +70,7 @@ impl Default for DnsConfig {
     fn default() -> Self {
         Self {
             enabled: true,
-            window_secs: 60,
+            window_secs: 300,
             long_label: 30,
             entropy_min_len: 16,
             min_entropy: 3.5,

@@ -135,8 +135,11 @@ impl RareDetector {
         let contact = match &event.body {
             Body::Flow(flow) => {
                 let v = FlowView::new(event, flow);
-                (self.cfg.track_ips && v.tcp_or_udp() && v.answered)
-                    .then(|| (v.src, Dest::Ip(v.dst), &flow.connection_info))
+                (self.cfg.track_ips && v.tcp_or_udp() && v.answered).then_some((
+                    v.src,
+                    Dest::Ip(v.dst),
+                    &flow.connection_info,
+                ))
             }
             Body::Dns(d) if d.rcode_id == Some(0) && !d.answers.is_empty() => {
                 Self::domain(&d.query.hostname).map(|x| (d.src_endpoint.ip, x, &d.connection_info))

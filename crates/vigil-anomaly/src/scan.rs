@@ -172,11 +172,6 @@ impl ScanDetector {
         out.push(("scan.horizontal.evicted", self.horizontal.evicted));
         out.push(("scan.horizontal.keys", self.horizontal.len() as u64));
     }
-
-    #[cfg(test)]
-    pub fn keys(&self) -> (usize, usize) {
-        (self.vertical.len(), self.horizontal.len())
-    }
 }
 
 fn proto_name(p: u8) -> &'static str {

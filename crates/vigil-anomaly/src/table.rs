@@ -302,11 +302,10 @@ mod tests {
             closed.push((*k, s.start, s.state, s.streak, c));
             Some(s.state)
         };
-        *(&mut w.record(&1, 0, &mut on_close).state) += 5;
-        *(&mut w.record(&1, 99, &mut on_close).state) += 1;
+        w.record(&1, 0, &mut on_close).state += 5;
+        w.record(&1, 99, &mut on_close).state += 1;
         let slot = w.record(&1, 100, &mut on_close);
         assert_eq!((slot.streak, slot.earlier_total), (1, 6));
-        drop(on_close);
         assert_eq!(closed, vec![(1, 0, 6, 0, Close::Ended)]);
     }
 
@@ -332,7 +331,6 @@ mod tests {
         assert_eq!(w.len(), 1);
         w.advance(150, &mut on_close);
         assert_eq!(w.len(), 0);
-        drop(on_close);
         assert_eq!(n, 1);
     }
 
@@ -351,7 +349,6 @@ mod tests {
         }
         assert_eq!(w.len(), 3);
         assert_eq!(w.evicted, 2);
-        drop(on_close);
         assert_eq!(evicted, vec![0, 1]);
     }
 

@@ -190,9 +190,4 @@ impl VolumeDetector {
         out.push(("large_outbound.hosts", self.hosts.len() as u64));
         out.push(("large_outbound.evicted", self.hosts.evicted));
     }
-
-    #[cfg(test)]
-    pub fn hosts(&self) -> usize {
-        self.hosts.len()
-    }
 }
