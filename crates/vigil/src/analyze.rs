@@ -16,6 +16,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
+use vigil_anomaly::{AnomalyConfig, AnomalyEngine};
 use vigil_event::{Body, Event, Timestamp};
 use vigil_net::capture::CaptureReader;
 use vigil_net::pipeline::{Pipeline, PipelineConfig};
@@ -56,6 +57,11 @@ pub struct AnalyzeArgs {
     /// Do not load Vigil's default ruleset (rules/vigil-web.rules, built in).
     #[arg(long)]
     pub no_default_rules: bool,
+    /// Do not run the flow and host anomaly detectors (scans, floods,
+    /// brute force, beaconing, DNS tunnelling, ...); by default their
+    /// findings are written with the other records.
+    #[arg(long)]
+    pub no_anomalies: bool,
 }
 
 /// `--format`.
@@ -85,6 +91,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     if let Some(inspector) = detect::inspector(&sources, args.quiet)? {
         pipeline.set_inspector(inspector);
     }
+    let mut anomalies = (!args.no_anomalies).then(|| AnomalyEngine::new(AnomalyConfig::default()));
     let mut summary = Summary::default();
     let mut diagnostics = Diagnostics::default();
     let mut events: Vec<Event> = Vec::new();
@@ -147,6 +154,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
                 }
             }
             if !events.is_empty() {
+                detect(anomalies.as_mut(), last_ts, &mut events, false);
                 emit(&mut sink, &mut summary, &mut events)?;
             }
             if packets % 4096 == 0 {
@@ -158,8 +166,12 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         done_bytes += reader.bytes_read();
     }
     pipeline.finish(&mut events);
+    detect(anomalies.as_mut(), last_ts, &mut events, true);
     emit(&mut sink, &mut summary, &mut events)?;
     let mut stats = pipeline.stats();
+    for (name, n) in anomalies.iter().flat_map(AnomalyEngine::counters) {
+        stats.add("anomaly", name, n);
+    }
     stats.inputs = args.files.iter().map(|p| p.display().to_string()).collect();
     summary.absorb_stats(&stats);
     let stats_event = Event::new(last_ts, Body::Stats(stats));
@@ -182,6 +194,23 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
             ExitCode::SUCCESS
         },
     )
+}
+
+/// Run the anomaly detectors over `events` (event time is now `now`) and
+/// append their findings; `end` closes every window.
+fn detect(engine: Option<&mut AnomalyEngine>, now: Timestamp, events: &mut Vec<Event>, end: bool) {
+    let Some(engine) = engine else {
+        return;
+    };
+    let mut findings = Vec::new();
+    for event in events.iter() {
+        engine.observe(event, &mut findings);
+    }
+    engine.tick(now, &mut findings);
+    if end {
+        engine.finish(&mut findings);
+    }
+    events.append(&mut findings);
 }
 
 fn emit(
