@@ -47,6 +47,9 @@ pub struct AnalyzeArgs {
     /// Do not print the summary on stderr.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Risk scoring, evidence capture, rolling backup.
+    #[command(flatten)]
+    pub risk: crate::risk::RiskArgs,
 }
 
 /// `--format`.
@@ -72,6 +75,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     config.app.ja4plus = args.ja4plus;
     config.flow.max_flows = args.max_flows;
     let mut pipeline = Pipeline::new(config);
+    let mut risk = crate::risk::RiskStage::new(&args.risk, args.out.as_deref(), &mut pipeline)?;
     let mut summary = Summary::default();
     let mut diagnostics = Diagnostics::default();
     let mut events: Vec<Event> = Vec::new();
@@ -109,6 +113,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         while let Some(item) = reader.next_packet() {
             match item {
                 Ok(packet) => {
+                    risk.packet(&packet)?;
                     packets += 1;
                     last_ts = last_ts.max(packet.ts);
                     if let Err(error) = pipeline.process(&packet, &mut events) {
@@ -134,6 +139,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
                 }
             }
             if !events.is_empty() {
+                risk.process(&mut pipeline, &mut events);
                 emit(&mut sink, &mut summary, &mut events)?;
             }
             if packets % 4096 == 0 {
@@ -145,8 +151,10 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         done_bytes += reader.bytes_read();
     }
     pipeline.finish(&mut events);
+    risk.process(&mut pipeline, &mut events);
     emit(&mut sink, &mut summary, &mut events)?;
     let mut stats = pipeline.stats();
+    risk.finish(&mut pipeline, &mut stats)?;
     stats.inputs = args.files.iter().map(|p| p.display().to_string()).collect();
     summary.absorb_stats(&stats);
     let stats_event = Event::new(last_ts, Body::Stats(stats));

@@ -2,7 +2,9 @@
 
 mod analyze;
 mod output;
+mod pcap_cmd;
 mod report;
+mod risk;
 
 use std::process::ExitCode;
 
@@ -20,6 +22,8 @@ struct Cli {
 enum Command {
     /// Run the whole pipeline over capture files offline and write events.
     Analyze(analyze::AnalyzeArgs),
+    /// Work with the rolling pcap backup (`vigil analyze --pcap-ring DIR`).
+    Pcap(pcap_cmd::PcapArgs),
 }
 
 fn main() -> ExitCode {
@@ -33,6 +37,7 @@ fn main() -> ExitCode {
         .init();
     let result = match cli.command {
         Command::Analyze(args) => analyze::run(args),
+        Command::Pcap(args) => pcap_cmd::run(args),
     };
     match result {
         Ok(code) => code,
