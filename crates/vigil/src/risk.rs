@@ -35,6 +35,9 @@ pub struct RiskArgs {
     /// option no evidence is captured.
     #[arg(long, value_name = "DIR")]
     pub evidence_dir: Option<PathBuf>,
+    /// Capture no evidence (no per-flow rings, no incident pcaps).
+    #[arg(long, conflicts_with = "evidence_dir")]
+    pub no_evidence: bool,
     /// Risk level (low, medium, high, critical) at which a host's or flow's
     /// packets are written to an incident pcap.
     #[arg(long, default_value = "medium", value_name = "LEVEL", value_parser = parse_level)]
@@ -97,7 +100,8 @@ impl RiskStage {
         let dir = args
             .evidence_dir
             .clone()
-            .or_else(|| out.map(|o| o.join("incidents")));
+            .or_else(|| out.map(|o| o.join("incidents")))
+            .filter(|_| !args.no_evidence);
         let evidence = dir.is_some();
         if let Some(dir) = dir {
             pipeline.set_evidence(Evidence::new(EvidenceConfig {
@@ -197,7 +201,8 @@ impl RiskStage {
     }
 
     /// End of the run: close incidents and the backup, add the counters to
-    /// `stats` (groups `risk`, `evidence`, `pcap_ring`).
+    /// `stats` (groups `risk`, `evidence` when any incident was triggered,
+    /// `pcap_ring`).
     pub fn finish(
         &mut self,
         pipeline: &mut Pipeline,
@@ -213,7 +218,13 @@ impl RiskStage {
         put("risk", self.scorer.counters());
         if let Some(evidence) = pipeline.evidence_mut() {
             evidence.finish();
-            put("evidence", evidence.counters());
+            // Only a run that triggered capture reports it, so the stats of
+            // a run without incidents do not depend on whether --out (and
+            // so the evidence directory) was given.
+            let s = evidence.stats();
+            if s.incidents + s.incidents_refused > 0 {
+                put("evidence", evidence.counters());
+            }
         }
         if let Some(ring) = &mut self.ring {
             ring.finish().context("cannot finish the pcap ring")?;
