@@ -13,6 +13,24 @@
 //! Community ID and endpoints are computed once when it is created; in-order
 //! TCP payload reaches the parser without a copy. Output is deterministic:
 //! the same input gives the same events in the same order on every run.
+//!
+//! Payload inspection ([`crate::inspect`]), only when an inspector is set
+//! with [`Pipeline::set_inspector`] (without one, none of it runs and
+//! parsers collect nothing): for each packet with transport payload a
+//! [`Buffer::Packet`] point; after the parser has seen each in-order TCP
+//! chunk, a [`Buffer::Stream`] point holding up to
+//! [`InspectLimits::stream_tail_bytes`] earlier bytes of that direction then
+//! the chunk (a gap empties the tail; `stream_offset` counts gap bytes too);
+//! after every parser call, the transaction points it completed. The
+//! context: `to_server` from the parser's client direction once it knows it,
+//! else the originator is the client; `established` once the TCP handshake
+//! completed (SYN, SYN-ACK, ACK), or, for a flow picked up without a SYN
+//! (capture started mid-connection) and for UDP and other protocols, once
+//! both sides have sent. Findings are stamped like parser records; the
+//! inspector's `flow_end` follows each flow record; its counters, and the
+//! points made, end up in the `sig` stats group. Per-flow inspection state
+//! is a few fields plus, for TCP, two tails allocated once; nothing is
+//! allocated per packet.
 
 use std::collections::BTreeMap;
 
@@ -26,6 +44,7 @@ use crate::capture::{CaptureError, CaptureReader, RawPacket};
 use crate::decode::{tcp_flags, DecodeError, Decoder, DefragConfig, Packet, Transport};
 use crate::evidence::Evidence;
 use crate::flow::{EndReason, Flow, FlowConfig, FlowTable};
+use crate::inspect::{Buffer, InspectCtx, InspectLimits, PayloadInspector, TxMeta};
 use crate::reassembly::{Chunk, ReassemblyConfig, StreamReassembler};
 
 /// Everything a pipeline run can be tuned with.
@@ -39,6 +58,8 @@ pub struct PipelineConfig {
     pub reassembly: ReassemblyConfig,
     /// Protocol parsers.
     pub app: AppConfig,
+    /// What an inspector is handed (used only with one set).
+    pub inspect: InspectLimits,
 }
 
 /// Bytes of each direction kept while a TCP flow's protocol is not yet
@@ -143,6 +164,103 @@ struct FlowExt {
     /// TCP packet.
     reasm: Option<Box<[StreamReassembler; 2]>>,
     app: AppSlot,
+    /// Inspection context (kept only when an inspector is set).
+    insp: FlowInspect,
+}
+
+/// What the pipeline tracks per flow for an inspector's context.
+#[derive(Debug, Default)]
+struct FlowInspect {
+    /// The direction a SYN (without ACK) travelled: the client's.
+    syn_from: Option<Direction>,
+    /// The SYN was answered by a SYN-ACK.
+    synack: bool,
+    /// See [`InspectCtx::established`].
+    established: bool,
+    /// Sides that sent a packet: bit 0 the originator, bit 1 the responder.
+    sent: u8,
+    /// Number of the flow's latest packet.
+    last_packet: u64,
+    /// Stream tails per direction (TCP), made with the first stream data.
+    streams: Option<Box<[StreamTail; 2]>>,
+}
+
+impl FlowInspect {
+    /// Account one packet of the flow travelling in `dir`.
+    fn packet(&mut self, packet: &Packet<'_>, dir: Direction) {
+        self.last_packet = packet.number;
+        self.sent |= match dir {
+            Direction::ToResponder => 1,
+            Direction::ToOriginator => 2,
+        };
+        if let Transport::Tcp { flags, .. } = packet.transport {
+            let syn = flags & tcp_flags::SYN != 0;
+            let ack = flags & tcp_flags::ACK != 0;
+            if syn && !ack {
+                self.syn_from.get_or_insert(dir);
+            } else if syn && ack && self.syn_from == Some(dir.reverse()) {
+                self.synack = true;
+            } else if ack && self.synack && self.syn_from == Some(dir) {
+                self.established = true;
+            }
+            if self.syn_from.is_none() && self.sent == 3 {
+                // Picked up mid-connection: both sides talking is as
+                // established as it will be seen.
+                self.established = true;
+            }
+        } else if self.sent == 3 {
+            self.established = true;
+        }
+    }
+}
+
+/// One direction's recent stream bytes, repeated before the next chunk.
+#[derive(Debug, Default)]
+struct StreamTail {
+    /// At most [`InspectLimits::stream_tail_bytes`] bytes.
+    tail: Vec<u8>,
+    /// Stream offset of the next byte (gaps included).
+    next: u64,
+}
+
+/// The inspector and its scratch space.
+#[derive(Debug)]
+struct Inspection {
+    inspector: Box<dyn PayloadInspector>,
+    limits: InspectLimits,
+    /// Tail and chunk of a stream point, reused.
+    scratch: Vec<u8>,
+    packet_points: u64,
+    stream_points: u64,
+    tx_points: u64,
+}
+
+/// The part of an inspection context that comes from the packet and flow.
+#[derive(Debug, Default, Clone, Copy)]
+struct PointCtx {
+    established: bool,
+    ip_protocol: u8,
+    packet: u64,
+}
+
+impl PointCtx {
+    fn of(flow: &Flow, fi: &FlowInspect) -> Self {
+        Self {
+            established: fi.established,
+            ip_protocol: flow.protocol,
+            packet: fi.last_packet,
+        }
+    }
+}
+
+/// Stamp findings pushed since `start` with the flow uid and log name.
+fn stamp_findings(out: &mut [Event], start: usize, meta: &FlowMeta, log_name: Option<&str>) {
+    for ev in out.iter_mut().skip(start) {
+        ev.metadata.correlation_uid = Some(meta.connection_info.uid.clone());
+        if let Some(name) = log_name {
+            ev.metadata.log_name = Some(name.to_owned());
+        }
+    }
 }
 
 /// A flow's protocol detection and parser.
@@ -152,6 +270,8 @@ struct AppSlot {
     /// The protocols identified, in order (more than one after a
     /// [`Progress::Switch`]); one that mismatched is taken out again.
     chain: Chain,
+    /// The direction clients send in, as a parser last said (inspection only).
+    client: Option<Direction>,
 }
 
 /// The protocols of one flow, in the order they were identified: at most
@@ -188,6 +308,13 @@ impl Chain {
         self.protos.iter().take(self.len).flatten().copied()
     }
 
+    /// The protocol identified last.
+    fn last(&self) -> Option<AppProto> {
+        self.len
+            .checked_sub(1)
+            .and_then(|i| self.protos.get(i).copied().flatten())
+    }
+
     /// `app_name`: the names joined with ',' ("http,tls"), or `None`.
     fn app_name(&self) -> Option<String> {
         let mut names = self.iter().map(AppProto::name);
@@ -206,6 +333,10 @@ struct Sink<'a> {
     counters: &'a mut Counters,
     log_name: Option<&'a str>,
     app_config: &'a AppConfig,
+    /// The inspector, when one is set.
+    inspect: Option<&'a mut Inspection>,
+    /// Context of the flow being worked on (set before each use).
+    pctx: PointCtx,
 }
 
 impl Sink<'_> {
@@ -226,6 +357,54 @@ impl Sink<'_> {
 }
 
 impl AppSlot {
+    /// After a parser call: note which way clients send, then hand the
+    /// transaction points the parser completed to the inspector.
+    fn drain_points(&mut self, meta: &FlowMeta, ts: Timestamp, sink: &mut Sink<'_>) {
+        let Some(insp) = sink.inspect.as_deref_mut() else {
+            return;
+        };
+        let app = self.chain.last();
+        let pctx = sink.pctx;
+        let out = &mut *sink.out;
+        let start = out.len();
+        let mut each = |m: TxMeta, bufs: &[(Buffer, &[u8])]| {
+            let ctx = InspectCtx {
+                flow: meta,
+                dir: m.dir,
+                to_server: m.to_server,
+                established: pctx.established,
+                app,
+                ip_protocol: pctx.ip_protocol,
+                ts,
+                packet: pctx.packet,
+                stream_offset: 0,
+            };
+            insp.tx_points += 1;
+            insp.inspector.inspect(&ctx, bufs, out);
+        };
+        match &mut self.state {
+            AppState::Stream { parser, .. } => {
+                if let Some(c) = parser.client_direction() {
+                    self.client = Some(c);
+                }
+                parser.drain_inspection(&mut each);
+            }
+            AppState::Datagram { parser, .. } => {
+                if let Some(c) = parser.client_direction() {
+                    self.client = Some(c);
+                }
+                parser.drain_inspection(&mut each);
+            }
+            _ => {}
+        }
+        stamp_findings(sink.out, start, meta, sink.log_name);
+    }
+
+    /// `to_server` for bytes travelling in `dir`.
+    fn to_server(&self, dir: Direction) -> bool {
+        dir == self.client.unwrap_or(Direction::ToResponder)
+    }
+
     /// One in-order chunk (or gap) of a TCP flow in `dir`.
     fn stream_chunk(
         &mut self,
@@ -255,6 +434,7 @@ impl AppSlot {
                 };
                 let proto = *proto;
                 sink.stamp(start, meta, proto);
+                self.drain_points(meta, ts, sink);
                 if let Progress::Switch { consumed } = progress {
                     self.switch(meta, ts, proto, sink);
                     if let Chunk::Data(d) = chunk {
@@ -305,9 +485,13 @@ impl AppSlot {
     fn start_stream(&mut self, proto: AppProto, sink: &mut Sink<'_>) {
         sink.counters.app.entry(proto).or_default().detected += 1;
         self.chain.push(proto);
+        let mut parser = new_stream_parser(proto, sink.app_config);
+        if let Some(insp) = sink.inspect.as_deref() {
+            parser.enable_inspection(&insp.limits);
+        }
         self.state = AppState::Stream {
             proto,
-            parser: new_stream_parser(proto, sink.app_config),
+            parser,
             done: false,
         };
     }
@@ -370,8 +554,11 @@ impl AppSlot {
         if let AppState::Stream { parser, .. } = &mut self.state {
             let start = sink.out.len();
             parser.end(meta, ts, sink.out);
-            sink.counters.absorb_parser(parser.counters());
             sink.stamp(start, meta, proto);
+            self.drain_points(meta, ts, sink);
+            if let AppState::Stream { parser, .. } = &self.state {
+                sink.counters.absorb_parser(parser.counters());
+            }
         }
         if self.chain.switches() >= MAX_SWITCHES {
             sink.counters.switch_limit_hit += 1;
@@ -398,7 +585,10 @@ impl AppSlot {
             }
             match detect_datagram(data) {
                 Some(proto) => match new_datagram_parser(proto, sink.app_config) {
-                    Some(parser) => {
+                    Some(mut parser) => {
+                        if let Some(insp) = sink.inspect.as_deref() {
+                            parser.enable_inspection(&insp.limits);
+                        }
                         sink.counters.app.entry(proto).or_default().detected += 1;
                         self.chain.push(proto);
                         self.state = AppState::Datagram {
@@ -441,6 +631,7 @@ impl AppSlot {
             let progress = parser.datagram(meta, dir, ts, data, sink.out);
             let proto = *proto;
             sink.stamp(start, meta, proto);
+            self.drain_points(meta, ts, sink);
             self.progress(proto, progress, sink);
         }
     }
@@ -451,17 +642,21 @@ impl AppSlot {
         let proto = match &mut self.state {
             AppState::Stream { proto, parser, .. } => {
                 parser.end(meta, ts, sink.out);
-                sink.counters.absorb_parser(parser.counters());
                 *proto
             }
             AppState::Datagram { proto, parser, .. } => {
                 parser.end(meta, ts, sink.out);
-                sink.counters.absorb_parser(parser.counters());
                 *proto
             }
             _ => return,
         };
         sink.stamp(start, meta, proto);
+        self.drain_points(meta, ts, sink);
+        match &self.state {
+            AppState::Stream { parser, .. } => sink.counters.absorb_parser(parser.counters()),
+            AppState::Datagram { parser, .. } => sink.counters.absorb_parser(parser.counters()),
+            _ => {}
+        }
         self.state = AppState::Off;
     }
 }
@@ -533,6 +728,8 @@ pub struct Pipeline {
     log_name: Option<String>,
     /// Evidence capture, when on (see [`crate::evidence`]).
     evidence: Option<Box<Evidence>>,
+    /// The payload inspector, if any.
+    inspect: Option<Inspection>,
 }
 
 impl Pipeline {
@@ -546,6 +743,7 @@ impl Pipeline {
             stats: StatsRecord::default(),
             log_name: None,
             evidence: None,
+            inspect: None,
         }
     }
 
@@ -558,6 +756,27 @@ impl Pipeline {
     /// Evidence capture, when on: to start incidents and read its counters.
     pub fn evidence_mut(&mut self) -> Option<&mut Evidence> {
         self.evidence.as_deref_mut()
+    }
+
+    /// Hand payloads to `inspector` from now on, as the contract in
+    /// [`crate::inspect`] says, bounded by [`PipelineConfig::inspect`]. Set
+    /// it before the first packet: flows that already have a parser do not
+    /// collect protocol buffers. Without an inspector none of this costs
+    /// anything.
+    pub fn set_inspector(&mut self, inspector: Box<dyn PayloadInspector>) {
+        self.inspect = Some(Inspection {
+            inspector,
+            limits: self.config.inspect.clone(),
+            scratch: Vec::new(),
+            packet_points: 0,
+            stream_points: 0,
+            tx_points: 0,
+        });
+    }
+
+    /// The inspector, to read its state after a run.
+    pub fn inspector(&self) -> Option<&dyn PayloadInspector> {
+        self.inspect.as_ref().map(|i| i.inspector.as_ref())
     }
 
     /// Name the source of the packets that follow (`metadata.log_name`).
@@ -593,6 +812,7 @@ impl Pipeline {
             &mut self.flows,
             &mut self.counters,
             self.log_name.as_deref(),
+            self.inspect.as_mut(),
             &packet,
             out,
         );
@@ -613,6 +833,7 @@ impl Pipeline {
             &mut self.flows,
             &mut self.counters,
             self.log_name.as_deref(),
+            self.inspect.as_mut(),
             packet,
             out,
         );
@@ -631,6 +852,8 @@ impl Pipeline {
             counters: &mut self.counters,
             log_name: self.log_name.as_deref(),
             app_config: &self.config.app,
+            inspect: self.inspect.as_mut(),
+            pctx: PointCtx::default(),
         };
         for (flow, ext) in self.flows.drain_all() {
             end_flow(flow, ext, EndReason::EndOfInput, &mut sink);
@@ -713,6 +936,14 @@ impl Pipeline {
         for (name, n) in &c.parser {
             put("app", name, *n);
         }
+        if let Some(i) = &self.inspect {
+            put("sig", "points.packet", i.packet_points);
+            put("sig", "points.stream", i.stream_points);
+            put("sig", "points.transaction", i.tx_points);
+            for (name, n) in i.inspector.counters() {
+                put("sig", name, n);
+            }
+        }
         // Memory caps: every limit that made Vigil drop or skip something.
         put("memory", "flow_table_full", f.evicted);
         put("memory", "reassembly_buffer_full", c.reassembly_limit_hits);
@@ -725,6 +956,7 @@ impl Pipeline {
 /// parser, then the flow record itself.
 fn end_flow(mut flow: Flow, mut ext: FlowExt, reason: EndReason, sink: &mut Sink<'_>) {
     let ts = flow.last_seen;
+    sink.pctx = PointCtx::of(&flow, &ext.insp);
     let mut reassembly = None;
     if let Some(mut reasm) = ext.reasm.take() {
         let mut total = Reassembly::default();
@@ -734,8 +966,13 @@ fn end_flow(mut flow: Flow, mut ext: FlowExt, reason: EndReason, sink: &mut Sink
         {
             let r = &mut reasm[i];
             let gaps_before = r.stats().gaps;
-            let (meta, app) = (&flow.meta, &mut ext.app);
-            r.flush(&mut |chunk| app.stream_chunk(meta, dir, ts, chunk, sink));
+            let (meta, app, fi) = (&flow.meta, &mut ext.app, &mut ext.insp);
+            r.flush(&mut |chunk| {
+                app.stream_chunk(meta, dir, ts, chunk, sink);
+                if sink.inspect.is_some() {
+                    inspect_stream(fi, app, meta, dir, ts, chunk, sink);
+                }
+            });
             let new_gaps = r.stats().gaps - gaps_before;
             if let Some(tcp) = &mut flow.tcp {
                 for _ in 0..new_gaps {
@@ -794,11 +1031,96 @@ fn end_flow(mut flow: Flow, mut ext: FlowExt, reason: EndReason, sink: &mut Sink
         icmp: flow.icmp,
     };
     let mut event = Event::new(flow.first_seen, Body::Flow(record));
+    if let Some(insp) = sink.inspect.as_deref_mut() {
+        insp.inspector.flow_end(&uid);
+    }
     event.metadata.correlation_uid = Some(uid);
     if let Some(name) = sink.log_name {
         event.metadata.log_name = Some(name.to_owned());
     }
     sink.out.push(event);
+}
+
+/// A [`Buffer::Stream`] point for one in-order chunk (or the gap that
+/// empties the tail).
+fn inspect_stream(
+    fi: &mut FlowInspect,
+    app: &AppSlot,
+    meta: &FlowMeta,
+    dir: Direction,
+    ts: Timestamp,
+    chunk: Chunk<'_>,
+    sink: &mut Sink<'_>,
+) {
+    let Some(insp) = sink.inspect.as_deref_mut() else {
+        return;
+    };
+    let Inspection {
+        inspector,
+        limits,
+        scratch,
+        stream_points,
+        ..
+    } = insp;
+    let limit = limits.stream_tail_bytes;
+    let streams = fi.streams.get_or_insert_with(|| {
+        Box::new([
+            StreamTail {
+                tail: Vec::with_capacity(limit),
+                next: 0,
+            },
+            StreamTail {
+                tail: Vec::with_capacity(limit),
+                next: 0,
+            },
+        ])
+    });
+    // Invariant: dir_index returns 0 or 1.
+    let st = &mut streams[dir_index(dir)];
+    let data = match chunk {
+        Chunk::Gap(n) => {
+            st.next = st.next.saturating_add(n);
+            st.tail.clear();
+            return;
+        }
+        Chunk::Data([]) => return,
+        Chunk::Data(d) => d,
+    };
+    let buf: &[u8] = if st.tail.is_empty() {
+        data
+    } else {
+        scratch.clear();
+        scratch.extend_from_slice(&st.tail);
+        scratch.extend_from_slice(data);
+        scratch
+    };
+    let ctx = InspectCtx {
+        flow: meta,
+        dir,
+        to_server: app.to_server(dir),
+        established: fi.established,
+        app: app.chain.last(),
+        ip_protocol: sink.pctx.ip_protocol,
+        ts,
+        packet: sink.pctx.packet,
+        stream_offset: st.next.saturating_sub(st.tail.len() as u64),
+    };
+    let start = sink.out.len();
+    *stream_points += 1;
+    inspector.inspect(&ctx, &[(Buffer::Stream, buf)], sink.out);
+    // Keep the last `limit` bytes of what was just inspected.
+    let keep = buf.len().min(limit);
+    let from = buf.len() - keep;
+    if st.tail.is_empty() {
+        st.tail
+            .extend_from_slice(data.get(from..).unwrap_or_default());
+    } else {
+        st.tail.clear();
+        st.tail
+            .extend_from_slice(scratch.get(from..).unwrap_or_default());
+    }
+    st.next = st.next.saturating_add(data.len() as u64);
+    stamp_findings(sink.out, start, meta, sink.log_name);
 }
 
 /// Everything after decoding, for one packet.
@@ -807,6 +1129,7 @@ fn account(
     flows: &mut FlowTable<FlowExt>,
     counters: &mut Counters,
     log_name: Option<&str>,
+    inspect: Option<&mut Inspection>,
     packet: &Packet<'_>,
     out: &mut Vec<Event>,
 ) {
@@ -816,6 +1139,8 @@ fn account(
         counters,
         log_name,
         app_config: &config.app,
+        inspect,
+        pctx: PointCtx::default(),
     };
     flows.advance(packet.ts);
     while let Some((flow, ext, reason)) = flows.pop_expired() {
@@ -829,6 +1154,28 @@ fn account(
         return;
     };
     let dir = update.dir;
+    if let Some(insp) = sink.inspect.as_deref_mut() {
+        ext.insp.packet(packet, dir);
+        sink.pctx = PointCtx::of(flow, &ext.insp);
+        if !packet.payload.is_empty() {
+            let ctx = InspectCtx {
+                flow: &flow.meta,
+                dir,
+                to_server: ext.app.to_server(dir),
+                established: ext.insp.established,
+                app: ext.app.chain.last(),
+                ip_protocol: flow.protocol,
+                ts: packet.ts,
+                packet: packet.number,
+                stream_offset: 0,
+            };
+            let start = sink.out.len();
+            insp.packet_points += 1;
+            insp.inspector
+                .inspect(&ctx, &[(Buffer::Packet, packet.payload)], sink.out);
+            stamp_findings(sink.out, start, &flow.meta, sink.log_name);
+        }
+    }
     match packet.transport {
         Transport::Tcp { seq, flags, .. } => {
             if flags & tcp_flags::RST != 0 {
@@ -851,9 +1198,12 @@ fn account(
                 return;
             }
             let gaps_before = r.stats().gaps;
-            let (meta, ts, app) = (&flow.meta, packet.ts, &mut ext.app);
+            let (meta, ts, app, fi) = (&flow.meta, packet.ts, &mut ext.app, &mut ext.insp);
             r.segment(seq, packet.payload, &mut |chunk| {
                 app.stream_chunk(meta, dir, ts, chunk, &mut sink);
+                if sink.inspect.is_some() {
+                    inspect_stream(fi, app, meta, dir, ts, chunk, &mut sink);
+                }
             });
             let new_gaps = r.stats().gaps - gaps_before;
             if let Some(tcp) = &mut flow.tcp {
@@ -1145,6 +1495,7 @@ mod tests {
                 done: false,
             },
             chain: Chain::default(),
+            client: None,
         };
         slot.chain.push(AppProto::Ssh);
         (slot, log)
@@ -1161,6 +1512,8 @@ mod tests {
             counters: &mut counters,
             log_name: Some("x.pcap"),
             app_config: &config,
+            inspect: None,
+            pctx: PointCtx::default(),
         };
         let m = meta();
         let ts = Timestamp::from_nanos(1);
@@ -1194,6 +1547,8 @@ mod tests {
             counters: &mut counters,
             log_name: None,
             app_config: &config,
+            inspect: None,
+            pctx: PointCtx::default(),
         };
         let m = meta();
         let ts = Timestamp::from_nanos(1);
@@ -1215,6 +1570,8 @@ mod tests {
             counters: &mut counters,
             log_name: None,
             app_config: &config,
+            inspect: None,
+            pctx: PointCtx::default(),
         };
         let m = meta();
         let ts = Timestamp::from_nanos(1);
@@ -1237,6 +1594,8 @@ mod tests {
             counters: &mut counters,
             log_name: None,
             app_config: &config,
+            inspect: None,
+            pctx: PointCtx::default(),
         };
         let m = meta();
         let junk = [0xffu8; 700];
@@ -1260,6 +1619,8 @@ mod tests {
             counters: &mut counters,
             log_name: None,
             app_config: &config,
+            inspect: None,
+            pctx: PointCtx::default(),
         };
         let m = meta();
         let ts = Timestamp::from_nanos(1);
@@ -1322,6 +1683,8 @@ mod tests {
             counters: &mut counters,
             log_name: None,
             app_config: &config,
+            inspect: None,
+            pctx: PointCtx::default(),
         };
         let m = meta();
         let ts = Timestamp::from_nanos(1);

@@ -20,6 +20,7 @@ use vigil_event::{Body, Event, Timestamp};
 use vigil_net::capture::CaptureReader;
 use vigil_net::pipeline::{Pipeline, PipelineConfig};
 
+use crate::detect;
 use crate::output::{EventSink, OutputFormat};
 use crate::report::{Diagnostics, Summary};
 
@@ -50,6 +51,14 @@ pub struct AnalyzeArgs {
     /// Risk scoring, evidence capture, rolling backup.
     #[command(flatten)]
     pub risk: crate::risk::RiskArgs,
+    /// Suricata rule file to match payloads against (repeatable; loaded in
+    /// this order, after the default ruleset). Alerts are Detection Findings
+    /// (finding.jsonl with --out).
+    #[arg(long = "rules", value_name = "FILE")]
+    pub rules: Vec<PathBuf>,
+    /// Do not load Vigil's default ruleset (rules/vigil-web.rules, built in).
+    #[arg(long)]
+    pub no_default_rules: bool,
 }
 
 /// `--format`.
@@ -76,6 +85,10 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     config.flow.max_flows = args.max_flows;
     let mut pipeline = Pipeline::new(config);
     let mut risk = crate::risk::RiskStage::new(&args.risk, args.out.as_deref(), &mut pipeline)?;
+    let sources = detect::RuleSources::new(&args.rules, args.no_default_rules);
+    if let Some(inspector) = detect::inspector(&sources, args.quiet)? {
+        pipeline.set_inspector(inspector);
+    }
     let mut summary = Summary::default();
     let mut diagnostics = Diagnostics::default();
     let mut events: Vec<Event> = Vec::new();

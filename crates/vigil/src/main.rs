@@ -1,10 +1,12 @@
 //! The `vigil` binary: CLI subcommands that wire Vigil's crates together.
 
 mod analyze;
+mod detect;
 mod output;
 mod pcap_cmd;
 mod report;
 mod risk;
+mod rules;
 
 use std::process::ExitCode;
 
@@ -24,6 +26,9 @@ enum Command {
     Analyze(analyze::AnalyzeArgs),
     /// Work with the rolling pcap backup (`vigil analyze --pcap-ring DIR`).
     Pcap(pcap_cmd::PcapArgs),
+    /// Work with signature rule files.
+    #[command(subcommand)]
+    Rules(rules::RulesCommand),
 }
 
 fn main() -> ExitCode {
@@ -38,6 +43,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Analyze(args) => analyze::run(args),
         Command::Pcap(args) => pcap_cmd::run(args),
+        Command::Rules(command) => rules::run(command),
     };
     match result {
         Ok(code) => code,

@@ -25,6 +25,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use vigil_event::{Body, DnsActivity, DnsAnswer, DnsQuery, Event, Timestamp};
 
 use super::{AppConfig, DatagramParser, Direction, FlowMeta, Progress, StreamParser};
+use crate::inspect::{Buffer, InspectLimits, TxMeta, TxPoint, TxQueue, TxVisitor};
 
 /// Fixed DNS header length.
 const HEADER_LEN: usize = 12;
@@ -734,6 +735,8 @@ struct Pairing {
     /// Messages parsed successfully so far.
     parsed: u64,
     counters: DnsCounters,
+    /// Query names for an inspector, once asked for.
+    insp: Option<Box<(TxQueue, TxPoint)>>,
 }
 
 impl Pairing {
@@ -743,7 +746,28 @@ impl Pairing {
             max_pending: config.max_dns_pending.max(1),
             parsed: 0,
             counters: DnsCounters::default(),
+            insp: None,
         }
+    }
+
+    fn enable_inspection(&mut self, limits: &InspectLimits) {
+        self.insp = Some(Box::new((TxQueue::new(limits), TxPoint::new())));
+    }
+
+    fn drain_inspection(&mut self, f: &mut TxVisitor<'_>) {
+        if let Some(insp) = self.insp.as_deref_mut() {
+            insp.0.drain(f);
+        }
+    }
+
+    fn list_counters(&self) -> Vec<(&'static str, u64)> {
+        let mut list = self.counters.list();
+        if let Some(dropped) = self.insp.as_ref().map(|i| i.0.dropped()) {
+            if dropped > 0 {
+                list.push(("dns.inspect_points_dropped", dropped));
+            }
+        }
+        list
     }
 
     /// One whole message; returns false when it did not parse.
@@ -787,6 +811,17 @@ impl Pairing {
             self.counters.no_question += 1;
             return;
         };
+        if let Some(insp) = self.insp.as_deref_mut() {
+            let (queue, point) = insp;
+            point.set_with(Buffer::DnsQuery, |out| query_name_bytes(&q.name, out));
+            queue.commit(
+                point,
+                TxMeta {
+                    dir,
+                    to_server: true,
+                },
+            );
+        }
         let key_name = q.name.to_ascii_lowercase();
         let id = msg.header.id;
         if self
@@ -871,6 +906,37 @@ impl Pairing {
         for p in self.pending.drain(..) {
             out.push(unanswered(meta, p));
         }
+    }
+}
+
+/// The query name as Suricata's `dns.query` has it: the labels' bytes
+/// joined with '.', nothing escaped (the root is empty). Undoes the
+/// escaping of [`DnsQuestion::name`] (`\.`, `\\`, `\DDD`).
+fn query_name_bytes(name: &str, out: &mut Vec<u8>) {
+    if name == "." {
+        return;
+    }
+    let b = name.as_bytes();
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        if c == b'\\' {
+            let digits = b
+                .get(i + 1..i + 4)
+                .filter(|d| d.iter().all(u8::is_ascii_digit));
+            if let Some(d) = digits {
+                let v = d.iter().fold(0u32, |v, x| v * 10 + u32::from(x - b'0'));
+                out.push(u8::try_from(v).unwrap_or(u8::MAX));
+                i += 4;
+                continue;
+            }
+            if let Some(&next) = b.get(i + 1) {
+                out.push(next);
+                i += 2;
+                continue;
+            }
+        }
+        out.push(c);
+        i += 1;
     }
 }
 
@@ -965,7 +1031,15 @@ impl DatagramParser for DnsUdpParser {
     }
 
     fn counters(&self) -> Vec<(&'static str, u64)> {
-        self.pairing.counters.list()
+        self.pairing.list_counters()
+    }
+
+    fn enable_inspection(&mut self, limits: &InspectLimits) {
+        self.pairing.enable_inspection(limits);
+    }
+
+    fn drain_inspection(&mut self, f: &mut TxVisitor<'_>) {
+        self.pairing.drain_inspection(f);
     }
 }
 
@@ -1094,13 +1168,36 @@ impl StreamParser for DnsTcpParser {
     }
 
     fn counters(&self) -> Vec<(&'static str, u64)> {
-        self.pairing.counters.list()
+        self.pairing.list_counters()
+    }
+
+    fn enable_inspection(&mut self, limits: &InspectLimits) {
+        self.pairing.enable_inspection(limits);
+    }
+
+    fn drain_inspection(&mut self, f: &mut TxVisitor<'_>) {
+        self.pairing.drain_inspection(f);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn query_name_bytes_undo_the_presentation_escapes() {
+        for (name, want) in [
+            ("example.com", &b"example.com"[..]),
+            (".", b""),
+            ("a\\.b.c", b"a.b.c"),
+            ("x\\\\y", b"x\\y"),
+            ("\\000\\255z", b"\x00\xffz"),
+        ] {
+            let mut out = Vec::new();
+            query_name_bytes(name, &mut out);
+            assert_eq!(out, want, "{name}");
+        }
+    }
     use crate::app::testutil::{fixture, meta, stream, Chunk};
     use proptest::prelude::*;
 

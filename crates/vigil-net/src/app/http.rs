@@ -23,6 +23,7 @@ use std::collections::VecDeque;
 use vigil_event::{Body, Event, HttpActivity, HttpRequest, HttpResponse, Timestamp, Url};
 
 use super::{AppConfig, Direction, FlowMeta, Progress, StreamParser};
+use crate::inspect::{Buffer, InspectLimits, TxMeta, TxPoint, TxQueue, TxVisitor};
 
 /// Request methods recognised at the start of a stream (RFC 9110, WebDAV,
 /// CalDAV, UPnP and common proxies' extensions).
@@ -224,25 +225,43 @@ fn fields(headers: &[httparse::Header<'_>]) -> HeadFields {
 /// Parse a request head (request line and header fields up to and including
 /// the empty line). Returns the head and the bytes it took.
 pub fn parse_request_head(buf: &[u8]) -> Result<(RequestHead, usize), HttpError> {
-    parse_request_with(&parser_config(), buf)
+    parse_request_with(&parser_config(), buf, None)
 }
 
+/// Write a header block as `http.header` has it: each field as
+/// `Name: value\r\n` (value trimmed), in the order sent, without the start
+/// line or the final empty line.
+fn header_block(headers: &[httparse::Header<'_>], out: &mut Vec<u8>) {
+    for h in headers {
+        out.extend_from_slice(h.name.as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(h.value.trim_ascii());
+        out.extend_from_slice(b"\r\n");
+    }
+}
+
+/// Parse a request head; with `point`, also add its header block
+/// ([`Buffer::HttpHeader`]) there.
 fn parse_request_with(
     config: &httparse::ParserConfig,
     buf: &[u8],
+    point: Option<&mut TxPoint>,
 ) -> Result<(RequestHead, usize), HttpError> {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut req = httparse::Request::new(&mut headers);
     match config.parse_request(&mut req, buf) {
-        Ok(httparse::Status::Complete(n)) => Ok((
-            RequestHead {
+        Ok(httparse::Status::Complete(n)) => {
+            if let Some(point) = point {
+                point.set_with(Buffer::HttpHeader, |out| header_block(req.headers, out));
+            }
+            let head = RequestHead {
                 method: req.method.unwrap_or_default().to_owned(),
                 target: req.path.unwrap_or_default().to_owned(),
                 minor_version: req.version.unwrap_or(1),
                 fields: fields(req.headers),
-            },
-            n,
-        )),
+            };
+            Ok((head, n))
+        }
         Ok(httparse::Status::Partial) => Err(HttpError::Partial),
         Err(httparse::Error::TooManyHeaders) => Err(HttpError::TooManyHeaders),
         Err(e) => Err(HttpError::Malformed(e.to_string())),
@@ -252,25 +271,33 @@ fn parse_request_with(
 /// Parse a response head (status line and header fields up to and
 /// including the empty line). Returns the head and the bytes it took.
 pub fn parse_response_head(buf: &[u8]) -> Result<(ResponseHead, usize), HttpError> {
-    parse_response_with(&parser_config(), buf)
+    parse_response_with(&parser_config(), buf, None)
 }
 
+/// Parse a response head; with `point`, also add its header block
+/// ([`Buffer::HttpResponseHeader`]) there.
 fn parse_response_with(
     config: &httparse::ParserConfig,
     buf: &[u8],
+    point: Option<&mut TxPoint>,
 ) -> Result<(ResponseHead, usize), HttpError> {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut resp = httparse::Response::new(&mut headers);
     match config.parse_response(&mut resp, buf) {
-        Ok(httparse::Status::Complete(n)) => Ok((
-            ResponseHead {
+        Ok(httparse::Status::Complete(n)) => {
+            if let Some(point) = point {
+                point.set_with(Buffer::HttpResponseHeader, |out| {
+                    header_block(resp.headers, out)
+                });
+            }
+            let head = ResponseHead {
                 code: resp.code.unwrap_or_default(),
                 reason: resp.reason.unwrap_or_default().to_owned(),
                 minor_version: resp.version.unwrap_or(1),
                 fields: fields(resp.headers),
-            },
-            n,
-        )),
+            };
+            Ok((head, n))
+        }
         Ok(httparse::Status::Partial) => Err(HttpError::Partial),
         Err(httparse::Error::TooManyHeaders) => Err(HttpError::TooManyHeaders),
         Err(e) => Err(HttpError::Malformed(e.to_string())),
@@ -545,6 +572,25 @@ pub struct HttpParser {
     next_index: u32,
     done: bool,
     counters: HttpCounters,
+    /// Protocol buffers for an inspector, once asked for.
+    insp: Option<Box<HttpInspect>>,
+}
+
+/// What an HTTP parser keeps for payload inspection (see the contract in
+/// [`crate::app`]): the request and the response point being built.
+#[derive(Debug)]
+struct HttpInspect {
+    queue: TxQueue,
+    /// The current request's buffers (head, then body as it arrives).
+    req: TxPoint,
+    /// `req` waits for (more of) its body.
+    req_open: bool,
+    /// The current response's buffers.
+    resp: TxPoint,
+    /// `resp` waits for (more of) its body.
+    resp_open: bool,
+    /// Bodies cut at [`InspectLimits::max_body_bytes`].
+    bodies_cut: u64,
 }
 
 impl HttpParser {
@@ -563,6 +609,83 @@ impl HttpParser {
             next_index: 0,
             done: false,
             counters: HttpCounters::default(),
+            insp: None,
+        }
+    }
+
+    /// The direction requests travel (the originator's until known).
+    fn client_dir(&self) -> Direction {
+        self.client.unwrap_or(Direction::ToResponder)
+    }
+
+    /// The request or response point under construction, when inspecting.
+    fn point_mut(&mut self, is_req: bool) -> Option<&mut TxPoint> {
+        self.insp
+            .as_deref_mut()
+            .map(|i| if is_req { &mut i.req } else { &mut i.resp })
+    }
+
+    /// Queue the request (`is_req`) or response point, if one is being built.
+    fn close_point(&mut self, is_req: bool) {
+        let client = self.client_dir();
+        let Some(insp) = self.insp.as_deref_mut() else {
+            return;
+        };
+        let (point, open, meta) = if is_req {
+            let meta = TxMeta {
+                dir: client,
+                to_server: true,
+            };
+            (&mut insp.req, &mut insp.req_open, meta)
+        } else {
+            let meta = TxMeta {
+                dir: client.reverse(),
+                to_server: false,
+            };
+            (&mut insp.resp, &mut insp.resp_open, meta)
+        };
+        if std::mem::take(open) {
+            insp.queue.commit(point, meta);
+        }
+    }
+
+    /// The head of a message was read into its point: queue it now when no
+    /// body follows (or none is inspected), else wait for the body.
+    fn open_point(&mut self, is_req: bool, has_body: bool) {
+        let Some(insp) = self.insp.as_deref_mut() else {
+            return;
+        };
+        let with_body = has_body && insp.queue.limits().max_body_bytes > 0;
+        if is_req {
+            insp.req_open = true;
+        } else {
+            insp.resp_open = true;
+        }
+        if !with_body {
+            self.close_point(is_req);
+        }
+    }
+
+    /// Decoded body bytes of the current request or response.
+    fn inspect_body(&mut self, is_req: bool, body: &[u8]) {
+        let Some(insp) = self.insp.as_deref_mut() else {
+            return;
+        };
+        let max = insp.queue.limits().max_body_bytes;
+        let (point, open, buffer) = if is_req {
+            (&mut insp.req, insp.req_open, Buffer::HttpRequestBody)
+        } else {
+            (&mut insp.resp, insp.resp_open, Buffer::FileData)
+        };
+        if !open {
+            return;
+        }
+        let cut = point.append(buffer, body, max);
+        if cut > 0 {
+            insp.bodies_cut += 1;
+        }
+        if point.len_of(buffer) >= max {
+            self.close_point(is_req);
         }
     }
 
@@ -624,16 +747,61 @@ impl HttpParser {
         });
         self.req.framing = framing;
         self.req_body_of = (framing != Framing::Head).then_some(index);
+        if self.insp.is_some() {
+            self.request_buffers();
+            self.open_point(true, framing != Framing::Head);
+        }
         Ok(false)
+    }
+
+    /// Add the request line's buffers of the newest transaction to the
+    /// request point (its header block is there already).
+    fn request_buffers(&mut self) {
+        let Some(insp) = self.insp.as_deref_mut() else {
+            return;
+        };
+        let Some(tx) = self.txs.back() else {
+            return;
+        };
+        let point = &mut insp.req;
+        let r = &tx.request;
+        point.set(Buffer::HttpMethod, r.http_method.as_bytes());
+        if tx.method == "CONNECT" {
+            point.set(Buffer::HttpUri, r.url.url_string.as_bytes());
+        } else {
+            point.set_with(Buffer::HttpUri, |out| {
+                normalize_uri(&r.url.path, r.url.query_string.as_deref(), out)
+            });
+        }
+        point.set(Buffer::HttpRawUri, r.url.url_string.as_bytes());
+        if let Some(host) = &r.url.hostname {
+            point.set_with(Buffer::HttpHost, |out| {
+                out.extend(host.bytes().map(|b| b.to_ascii_lowercase()))
+            });
+        }
+        if let Some(ua) = &r.user_agent {
+            point.set(Buffer::HttpUserAgent, ua.as_bytes());
+        }
     }
 
     /// A response head arrived; returns whether parsing is over (a tunnel).
     fn on_response(&mut self, meta: &FlowMeta, head: ResponseHead, out: &mut Vec<Event>) -> bool {
         let code = head.code;
         let method = self.txs.front().map(|t| t.method.clone());
+        if let Some(point) = self.point_mut(false) {
+            if (100..200).contains(&code) && code != 101 {
+                point.clear();
+            } else {
+                // Writing to a Vec cannot fail.
+                point.set_with(Buffer::HttpStatCode, |out| {
+                    let _ = std::io::Write::write_fmt(out, format_args!("{code}"));
+                });
+            }
+        }
         if (100..200).contains(&code) {
             if code == 101 {
                 // Switching Protocols: what follows is not HTTP/1.x.
+                self.open_point(false, false);
                 if let Some(mut tx) = self.txs.pop_front() {
                     tx.response = Some(http_response(&head));
                     self.emit(meta, tx, out);
@@ -667,6 +835,7 @@ impl HttpParser {
             }
         };
         self.resp.framing = framing;
+        self.open_point(false, framing != Framing::Head);
         if framing == Framing::Head {
             self.response_ended(meta, out);
         }
@@ -769,6 +938,93 @@ fn http_request(head: &RequestHead) -> HttpRequest {
     }
 }
 
+/// The request URI as Suricata's `http.uri` (libhtp's normalized URI)
+/// has it, written to `out`: percent-encoded unreserved characters
+/// (RFC 3986 §2.3: letters, digits, `-._~`) decoded in path and query,
+/// then in the path only runs of `/` collapsed and `.`/`..` segments
+/// resolved (RFC 3986 §5.2.4; `..` never climbs above the root). Other
+/// escapes stay as sent, and so does the query's text. `path` excludes the
+/// query; an absolute-form target passes its path and query only.
+pub fn normalize_uri(path: &str, query: Option<&str>, out: &mut Vec<u8>) {
+    let start = out.len();
+    decode_unreserved(path.as_bytes(), out);
+    let decoded = out.split_off(start);
+    // Collapse "//" while copying, then resolve dot segments in place.
+    let mut collapsed = Vec::with_capacity(decoded.len());
+    for &b in &decoded {
+        if !(b == b'/' && collapsed.last() == Some(&b'/')) {
+            collapsed.push(b);
+        }
+    }
+    remove_dot_segments(&collapsed, out);
+    if let Some(q) = query {
+        out.push(b'?');
+        decode_unreserved(q.as_bytes(), out);
+    }
+}
+
+/// Copy `input`, decoding `%XX` escapes of unreserved characters.
+fn decode_unreserved(input: &[u8], out: &mut Vec<u8>) {
+    let hex = |b: u8| char::from(b).to_digit(16);
+    let mut i = 0;
+    while let Some(&b) = input.get(i) {
+        if b == b'%' {
+            if let (Some(h), Some(l)) = (
+                input.get(i + 1).copied().and_then(hex),
+                input.get(i + 2).copied().and_then(hex),
+            ) {
+                // Two hex digits make at most 0xff.
+                let c = (h * 16 + l) as u8;
+                if c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~') {
+                    out.push(c);
+                    i += 3;
+                    continue;
+                }
+            }
+        }
+        out.push(b);
+        i += 1;
+    }
+}
+
+/// RFC 3986 §5.2.4 remove_dot_segments, appending the result to `out`.
+/// (The slicing below stays within `input`: each cut follows a prefix or
+/// length test of at least that many bytes.)
+fn remove_dot_segments(path: &[u8], out: &mut Vec<u8>) {
+    let base = out.len();
+    let mut input = path;
+    while !input.is_empty() {
+        if let Some(rest) = input.strip_prefix(b"../") {
+            input = rest;
+        } else if let Some(rest) = input.strip_prefix(b"./") {
+            input = rest;
+        } else if input.starts_with(b"/./") {
+            input = &input[2..];
+        } else if input == b"/." {
+            input = b"/";
+        } else if input.starts_with(b"/../") || input == b"/.." {
+            input = if input.len() == 3 { b"/" } else { &input[3..] };
+            // Drop the last segment written (and its '/').
+            let cut = out
+                .get(base..)
+                .and_then(|o| o.iter().rposition(|&b| b == b'/'))
+                .map_or(base, |p| base + p);
+            out.truncate(cut);
+        } else if input == b"." || input == b".." {
+            input = b"";
+        } else {
+            // Move the first segment (with its leading '/', if any) across.
+            let from = usize::from(input.first() == Some(&b'/'));
+            let end = input
+                .get(from..)
+                .and_then(|r| r.iter().position(|&b| b == b'/'))
+                .map_or(input.len(), |p| from + p);
+            out.extend_from_slice(&input[..end]);
+            input = &input[end..];
+        }
+    }
+}
+
 /// "host:port", "[v6]:port" or "host" → (host, port).
 fn split_host_port(authority: &str) -> (Option<String>, Option<u16>) {
     let a = authority.trim();
@@ -859,6 +1115,7 @@ impl StreamParser for HttpParser {
             }
             let step = side.step(rest, ts, max_header);
             let msg_ts = side.msg_ts;
+            let input = rest;
             let head_bytes = step.head.as_ref().map(|h| match h {
                 HeadBytes::Input(n) => rest.get(..*n).unwrap_or_default().to_vec(),
                 HeadBytes::Buffered(n) => {
@@ -871,6 +1128,7 @@ impl StreamParser for HttpParser {
             if let Some(error) = step.error {
                 self.count_error(error);
                 self.side_mut(is_req).give_up();
+                self.close_point(is_req);
                 if is_req && self.next_index == 0 {
                     return Progress::Mismatch;
                 }
@@ -878,8 +1136,12 @@ impl StreamParser for HttpParser {
             }
             if step.body > 0 {
                 self.add_body(is_req, step.body);
+                if self.insp.is_some() {
+                    self.inspect_body(is_req, input.get(..step.consumed).unwrap_or_default());
+                }
             }
             if step.ended {
+                self.close_point(is_req);
                 if is_req {
                     self.req_body_of = None;
                 } else {
@@ -887,14 +1149,24 @@ impl StreamParser for HttpParser {
                 }
             }
             let Some(bytes) = head_bytes else { continue };
+            // A new message: whatever was pending in this direction is done.
+            self.close_point(is_req);
+            if let Some(point) = self.point_mut(is_req) {
+                point.clear();
+            }
+            let config = &self.config;
+            let point = self
+                .insp
+                .as_deref_mut()
+                .map(|i| if is_req { &mut i.req } else { &mut i.resp });
             let result = if is_req {
-                match parse_request_with(&self.config, &bytes) {
+                match parse_request_with(config, &bytes, point) {
                     Ok((head, _)) => self.on_request(head, msg_ts),
                     Err(HttpError::TooManyHeaders) => Err("too_many_headers"),
                     Err(_) => Err("malformed"),
                 }
             } else {
-                match parse_response_with(&self.config, &bytes) {
+                match parse_response_with(config, &bytes, point) {
                     Ok((head, _)) => Ok(self.on_response(meta, head, out)),
                     Err(HttpError::TooManyHeaders) => Err("too_many_headers"),
                     Err(_) => Err("malformed"),
@@ -910,6 +1182,9 @@ impl StreamParser for HttpParser {
                 Ok(false) => {}
                 Err(error) => {
                     tracing::debug!(flow = %meta.connection_info.uid, error, "http direction given up");
+                    if let Some(point) = self.point_mut(is_req) {
+                        point.clear();
+                    }
                     self.count_error(error);
                     self.side_mut(is_req).give_up();
                     if is_req && self.next_index == 0 {
@@ -934,7 +1209,10 @@ impl StreamParser for HttpParser {
         if side.gave_up {
             return;
         }
-        match side.gap(len) {
+        let gap = side.gap(len);
+        // A body with a hole: inspect what came before it.
+        self.close_point(is_req);
+        match gap {
             Some((body, ended)) => {
                 self.counters.gap_in_body += 1;
                 self.add_body(is_req, body);
@@ -949,13 +1227,15 @@ impl StreamParser for HttpParser {
                 }
             }
             None => {
-                side.give_up();
+                self.side_mut(is_req).give_up();
                 self.counters.gap_gave_up += 1;
             }
         }
     }
 
     fn end(&mut self, meta: &FlowMeta, _ts: Timestamp, out: &mut Vec<Event>) {
+        self.close_point(true);
+        self.close_point(false);
         for tx in std::mem::take(&mut self.ready) {
             self.emit(meta, tx, out);
         }
@@ -977,10 +1257,39 @@ impl StreamParser for HttpParser {
             ("http.gap_in_body", c.gap_in_body),
             ("http.bad_transfer_encoding", c.bad_transfer_encoding),
             ("http.connect_early_data_bytes", c.connect_early_data_bytes),
+            (
+                "http.inspect_body_cut",
+                self.insp.as_ref().map_or(0, |i| i.bodies_cut),
+            ),
+            (
+                "http.inspect_points_dropped",
+                self.insp.as_ref().map_or(0, |i| i.queue.dropped()),
+            ),
         ]
         .into_iter()
         .filter(|(_, n)| *n > 0)
         .collect()
+    }
+
+    fn enable_inspection(&mut self, limits: &InspectLimits) {
+        self.insp = Some(Box::new(HttpInspect {
+            queue: TxQueue::new(limits),
+            req: TxPoint::new(),
+            req_open: false,
+            resp: TxPoint::new(),
+            resp_open: false,
+            bodies_cut: 0,
+        }));
+    }
+
+    fn drain_inspection(&mut self, f: &mut TxVisitor<'_>) {
+        if let Some(insp) = self.insp.as_deref_mut() {
+            insp.queue.drain(f);
+        }
+    }
+
+    fn client_direction(&self) -> Option<Direction> {
+        self.client
     }
 }
 
@@ -1385,6 +1694,161 @@ mod tests {
         );
         assert!(p.counters().contains(&("http.gap_in_body", 1)));
         assert!(p.counters().contains(&("http.gap_gave_up", 1)));
+    }
+
+    #[test]
+    fn uri_normalization_table() {
+        let table: &[(&str, Option<&str>, &str)] = &[
+            ("/index.html", None, "/index.html"),
+            ("/a/./b", None, "/a/b"),
+            ("/a/b/../c", None, "/a/c"),
+            ("/a/../../../etc/passwd", None, "/etc/passwd"),
+            ("/..", None, "/"),
+            ("/a/.", None, "/a/"),
+            ("//a///b", None, "/a/b"),
+            ("/%7Euser/%61%62c", None, "/~user/abc"),
+            ("/%2e%2e/%2E%2e/x", None, "/x"),
+            ("/a%2fb", None, "/a%2fb"),
+            ("/sp%20ace", None, "/sp%20ace"),
+            ("/bad%zz%4", None, "/bad%zz%4"),
+            ("/q", Some("a=%41&b=../x&c=%27"), "/q?a=A&b=../x&c=%27"),
+            ("/q", Some(""), "/q?"),
+            ("", None, ""),
+            ("*", None, "*"),
+        ];
+        for (path, query, want) in table {
+            let mut out = b"keep:".to_vec();
+            normalize_uri(path, *query, &mut out);
+            assert_eq!(
+                String::from_utf8_lossy(&out),
+                format!("keep:{want}"),
+                "{path} {query:?}"
+            );
+        }
+    }
+
+    type Recorded = (TxMeta, Vec<(Buffer, Vec<u8>)>);
+
+    /// Run chunks through a parser with inspection on; the points in order.
+    fn inspect_run(parts: &[(Direction, &[u8])], limits: &InspectLimits) -> Vec<Recorded> {
+        let mut p = HttpParser::new(&AppConfig::default());
+        p.enable_inspection(limits);
+        let m = meta(80);
+        let mut out = Vec::new();
+        let mut points = Vec::new();
+        let mut take = |p: &mut HttpParser| {
+            p.drain_inspection(&mut |meta, bufs| {
+                points.push((meta, bufs.iter().map(|(b, v)| (*b, v.to_vec())).collect()))
+            })
+        };
+        for (dir, bytes) in parts {
+            p.data(&m, *dir, Timestamp::default(), bytes, &mut out);
+            take(&mut p);
+        }
+        p.end(&m, Timestamp::default(), &mut out);
+        take(&mut p);
+        points
+    }
+
+    fn buf(point: &[(Buffer, Vec<u8>)], b: Buffer) -> Option<String> {
+        point
+            .iter()
+            .find(|(k, _)| *k == b)
+            .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+    }
+
+    #[test]
+    fn request_point_waits_for_the_dechunked_body_split_anywhere() {
+        let req: &[u8] = b"POST /a/../up?x=1 HTTP/1.1\r\nHost: EX.test:8080\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n";
+        for cut in 1..req.len() {
+            let (a, b) = req.split_at(cut);
+            let points = inspect_run(
+                &[(Direction::ToResponder, a), (Direction::ToResponder, b)],
+                &InspectLimits::default(),
+            );
+            assert_eq!(points.len(), 1, "cut at {cut}");
+            let (m, p) = &points[0];
+            assert!(m.to_server && m.dir == Direction::ToResponder);
+            assert_eq!(buf(p, Buffer::HttpUri).as_deref(), Some("/up?x=1"));
+            assert_eq!(buf(p, Buffer::HttpRawUri).as_deref(), Some("/a/../up?x=1"));
+            assert_eq!(buf(p, Buffer::HttpHost).as_deref(), Some("ex.test"));
+            assert_eq!(
+                buf(p, Buffer::HttpRequestBody).as_deref(),
+                Some("hello world")
+            );
+            assert_eq!(
+                buf(p, Buffer::HttpHeader).as_deref(),
+                Some("Host: EX.test:8080\r\nTransfer-Encoding: chunked\r\n")
+            );
+        }
+    }
+
+    #[test]
+    fn body_cut_at_the_limit_and_interim_responses_make_no_point() {
+        let limits = InspectLimits {
+            max_body_bytes: 4,
+            ..InspectLimits::default()
+        };
+        let points = inspect_run(
+            &[
+                (
+                    Direction::ToResponder,
+                    b"PUT /f HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 10\r\n\r\n",
+                ),
+                (Direction::ToOriginator, b"HTTP/1.1 100 Continue\r\n\r\n"),
+                (Direction::ToResponder, b"0123456789"),
+                (
+                    Direction::ToOriginator,
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nabcdef",
+                ),
+            ],
+            &limits,
+        );
+        assert_eq!(points.len(), 2);
+        assert_eq!(
+            buf(&points[0].1, Buffer::HttpRequestBody).as_deref(),
+            Some("0123")
+        );
+        assert_eq!(
+            buf(&points[1].1, Buffer::HttpStatCode).as_deref(),
+            Some("200")
+        );
+        assert_eq!(buf(&points[1].1, Buffer::FileData).as_deref(), Some("abcd"));
+        assert!(!points[1].0.to_server);
+    }
+
+    #[test]
+    fn pipelined_requests_make_one_point_each_and_no_inspection_copies_nothing() {
+        let chunks = fixture(NGINX);
+        let s6 = stream(&chunks, "tcp", 6);
+        let parts: Vec<(Direction, &[u8])> =
+            s6.iter().map(|c| (c.dir, c.bytes.as_slice())).collect();
+        let points = inspect_run(&parts, &InspectLimits::default());
+        let methods: Vec<String> = points
+            .iter()
+            .filter_map(|(_, p)| buf(p, Buffer::HttpMethod))
+            .collect();
+        assert_eq!(methods, ["GET", "HEAD", "GET", "GET"]);
+        let codes: Vec<String> = points
+            .iter()
+            .filter_map(|(_, p)| buf(p, Buffer::HttpStatCode))
+            .collect();
+        assert_eq!(codes, ["200", "200", "304", "404"]);
+        // Without enable_inspection there is nothing to drain.
+        let mut p = HttpParser::new(&AppConfig::default());
+        for (dir, bytes) in &parts {
+            p.data(
+                &meta(80),
+                *dir,
+                Timestamp::default(),
+                bytes,
+                &mut Vec::new(),
+            );
+        }
+        let mut n = 0;
+        p.drain_inspection(&mut |_, _| n += 1);
+        assert_eq!(n, 0);
+        assert!(p.insp.is_none());
     }
 
     #[test]

@@ -39,8 +39,39 @@
 //! - Records a parser pushes are full [`Event`]s built with
 //!   [`Event::new`]; the pipeline fills in `metadata.correlation_uid` and
 //!   `metadata.log_name` afterwards.
+//!
+//! Protocol buffers for payload inspection ([`crate::inspect`]):
+//!
+//! - Only when the pipeline has a [`PayloadInspector`](crate::inspect::PayloadInspector),
+//!   it calls `enable_inspection` once, right after making the parser.
+//!   Until then a parser copies nothing for inspection (zero cost).
+//! - An enabled parser builds each transaction half's buffers in a
+//!   [`TxPoint`] and commits it to its [`TxQueue`] with the direction the
+//!   bytes travelled and whether a client sent them ([`TxMeta`]). The
+//!   pipeline calls `drain_inspection` after every `data`, `datagram`, `gap`
+//!   and `end` call and hands each point to the inspector, in order, as
+//!   one inspection point (stamped with the time of the call that completed it).
+//! - HTTP: ONE point per request, when its body is complete (at once for a
+//!   request without a body), or when the body reaches
+//!   [`InspectLimits::max_body_bytes`](crate::inspect::InspectLimits), or at
+//!   a gap in it, or at the end of the flow: method, normalized URI, raw URI,
+//!   host, user agent, header block and the (de-chunked, bounded) body
+//!   together, so a rule mixing `http.uri` and `http.request_body` sees both.
+//!   ONE point per final response, by the same rule: status code, response
+//!   header block, and the (de-chunked, not decompressed, bounded) body as
+//!   file data. Interim (1xx other than 101) responses make no point.
+//! - DNS: one point per query message with a question (retransmissions
+//!   included): the query name. TLS: one point for the ClientHello (SNI when
+//!   present, JA3 hash and string) and one for the server's leaf
+//!   certificate (subject and issuer, Suricata's "C=US, O=.., CN=.." form).
+//! - `client_direction` tells the pipeline which way clients send once
+//!   the parser knows it, for `to_server` of stream and packet points.
 
 use vigil_event::{ConnectionInfo, Endpoint, Event, Timestamp};
+
+use crate::inspect::{InspectLimits, TxVisitor};
+#[cfg(doc)]
+use crate::inspect::{TxMeta, TxPoint, TxQueue};
 
 pub mod dns;
 pub mod http;
@@ -191,6 +222,23 @@ pub trait StreamParser: std::fmt::Debug + Send {
     fn counters(&self) -> Vec<(&'static str, u64)> {
         Vec::new()
     }
+
+    /// Start collecting protocol buffers for an inspector (see the module
+    /// docs). Called at most once, right after the parser is made, and only
+    /// when the pipeline has an inspector; a parser with no protocol buffers
+    /// ignores it.
+    fn enable_inspection(&mut self, limits: &InspectLimits) {
+        let _ = limits;
+    }
+    /// Hand over the transaction points completed since the last call,
+    /// oldest first, and forget them.
+    fn drain_inspection(&mut self, f: &mut TxVisitor<'_>) {
+        let _ = f;
+    }
+    /// The direction clients send in, once the parser knows it.
+    fn client_direction(&self) -> Option<Direction> {
+        None
+    }
 }
 
 /// A parser for one UDP flow's datagrams.
@@ -209,6 +257,23 @@ pub trait DatagramParser: std::fmt::Debug + Send {
     /// What this parser counted since it was made; see [`StreamParser::counters`].
     fn counters(&self) -> Vec<(&'static str, u64)> {
         Vec::new()
+    }
+
+    /// Start collecting protocol buffers for an inspector (see the module
+    /// docs). Called at most once, right after the parser is made, and only
+    /// when the pipeline has an inspector; a parser with no protocol buffers
+    /// ignores it.
+    fn enable_inspection(&mut self, limits: &InspectLimits) {
+        let _ = limits;
+    }
+    /// Hand over the transaction points completed since the last call,
+    /// oldest first, and forget them.
+    fn drain_inspection(&mut self, f: &mut TxVisitor<'_>) {
+        let _ = f;
+    }
+    /// The direction clients send in, once the parser knows it.
+    fn client_direction(&self) -> Option<Direction> {
+        None
     }
 }
 

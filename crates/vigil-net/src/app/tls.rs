@@ -43,6 +43,7 @@ use x509_parser::prelude::{FromDer, GeneralName, X509Certificate, X509Name};
 
 use super::ja::{self, JaTransport};
 use super::{AppConfig, Direction, FlowMeta, Progress, StreamParser};
+use crate::inspect::{Buffer, InspectLimits, TxMeta, TxPoint, TxQueue, TxVisitor};
 
 /// Largest record payload accepted: 2^14 plus the 2048 bytes of expansion
 /// TLS ≤ 1.2 allows for a ciphertext. Anything longer is not TLS.
@@ -361,6 +362,23 @@ pub fn certificate_from_der(der: &[u8]) -> Option<Certificate> {
     })
 }
 
+/// Subject and issuer of the first (leaf) certificate of a Certificate
+/// message body, as Suricata's `tls.cert_subject` and `tls.cert_issuer`
+/// have them: x509-parser's text, RDNs in certificate order joined with
+/// ", " ("C=US, O=Let's Encrypt, CN=R3"), values unescaped. (The event's
+/// [`Certificate::subject`] is RFC 4514 text, which reverses the order.)
+pub fn leaf_subject_issuer(body: &[u8]) -> Option<(String, String)> {
+    let Ok((_, TlsMessageHandshake::Certificate(contents))) =
+        tls_parser::parse_tls_handshake_msg_certificate(body)
+    else {
+        return None;
+    };
+    let leaf = contents.cert_chain.first()?;
+    let (_, x509) = X509Certificate::from_der(leaf.data).ok()?;
+    let tbs = &x509.tbs_certificate;
+    Some((tbs.subject().to_string(), tbs.issuer().to_string()))
+}
+
 fn colon_hex(bytes: &[u8], upper: bool) -> String {
     let mut out = String::with_capacity(bytes.len() * 3);
     for (i, b) in bytes.iter().enumerate() {
@@ -496,6 +514,8 @@ pub struct TlsParser {
     anomalies: Vec<&'static str>,
     first_ts: Option<Timestamp>,
     emitted: bool,
+    /// Hello and certificate buffers for an inspector, once asked for.
+    insp: Option<Box<(TxQueue, TxPoint)>>,
 }
 
 fn dir_index(dir: Direction) -> usize {
@@ -520,7 +540,49 @@ impl TlsParser {
             anomalies: Vec::new(),
             first_ts: None,
             emitted: false,
+            insp: None,
         }
+    }
+
+    /// Queue the ClientHello's buffers: SNI (when sent), JA3 hash and string.
+    fn inspect_client_hello(&mut self, dir: Direction) {
+        let (Some((queue, point)), Some(hello)) =
+            (self.insp.as_deref_mut(), self.client_hello.as_ref())
+        else {
+            return;
+        };
+        if let Some(sni) = &hello.sni {
+            point.set(Buffer::TlsSni, sni.as_bytes());
+        }
+        point.set(Buffer::Ja3Hash, hello.ja3_hash.as_bytes());
+        point.set(Buffer::Ja3String, hello.ja3.as_bytes());
+        queue.commit(
+            point,
+            TxMeta {
+                dir,
+                to_server: true,
+            },
+        );
+    }
+
+    /// Queue the leaf certificate's subject and issuer from a Certificate
+    /// message body.
+    fn inspect_certificate(&mut self, dir: Direction, body: &[u8]) {
+        let Some((queue, point)) = self.insp.as_deref_mut() else {
+            return;
+        };
+        let Some((subject, issuer)) = leaf_subject_issuer(body) else {
+            return;
+        };
+        point.set(Buffer::TlsCertSubject, subject.as_bytes());
+        point.set(Buffer::TlsCertIssuer, issuer.as_bytes());
+        queue.commit(
+            point,
+            TxMeta {
+                dir,
+                to_server: false,
+            },
+        );
     }
 
     fn note(&mut self, anomaly: &'static str) {
@@ -661,6 +723,7 @@ impl TlsParser {
                     Ok(hello) => {
                         self.client_dir = Some(dir);
                         self.client_hello = Some(hello);
+                        self.inspect_client_hello(dir);
                     }
                     Err(_) => {
                         self.note("malformed_client_hello");
@@ -691,6 +754,7 @@ impl TlsParser {
                     && self.client_dir == Some(dir.reverse())
                     && self.certificates.is_empty() =>
             {
+                self.inspect_certificate(dir, body);
                 match parse_certificate(body) {
                     Ok((certs, bad)) => {
                         if bad > 0 {
@@ -826,10 +890,31 @@ impl StreamParser for TlsParser {
     /// `tls.<anomaly>`; flows with no TLS record (a gap before the hello)
     /// are counted here too.
     fn counters(&self) -> Vec<(&'static str, u64)> {
-        self.anomalies
+        let mut list: Vec<_> = self
+            .anomalies
             .iter()
             .map(|a| (counter_name(a), 1))
-            .collect()
+            .collect();
+        if let Some(dropped) = self.insp.as_ref().map(|i| i.0.dropped()) {
+            if dropped > 0 {
+                list.push(("tls.inspect_points_dropped", dropped));
+            }
+        }
+        list
+    }
+
+    fn enable_inspection(&mut self, limits: &InspectLimits) {
+        self.insp = Some(Box::new((TxQueue::new(limits), TxPoint::new())));
+    }
+
+    fn drain_inspection(&mut self, f: &mut TxVisitor<'_>) {
+        if let Some(insp) = self.insp.as_deref_mut() {
+            insp.0.drain(f);
+        }
+    }
+
+    fn client_direction(&self) -> Option<Direction> {
+        self.client_dir
     }
 }
 
