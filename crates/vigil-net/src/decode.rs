@@ -277,6 +277,16 @@ fn loopback_family(family: u32, rest: &[u8]) -> Network<'_> {
     }
 }
 
+/// The source and destination addresses of a frame, without the rest of
+/// decoding or fragment reassembly (every fragment has both): `None` for a
+/// frame that is not IP. For filtering captures by host.
+pub fn ip_addresses(
+    linktype: LinkType,
+    data: &[u8],
+) -> Result<Option<(IpAddr, IpAddr)>, DecodeError> {
+    Ok(ip_layer(link_layer(linktype, data)?)?.map(|ip| (ip.src, ip.dst)))
+}
+
 fn link_layer(linktype: LinkType, data: &[u8]) -> Result<Network<'_>, DecodeError> {
     match linktype.0 {
         1 => {

@@ -823,6 +823,13 @@ impl<T: Default> FlowTable<T> {
             .map(|s| (&mut s.flow, &mut s.ext))
     }
 
+    /// The live flow a packet belongs to, without accounting it.
+    pub fn find(&self, p: &Packet<'_>) -> Option<&Flow> {
+        let (key, _) = key_of(p);
+        let idx = *self.map.get(&key)?;
+        self.slot(idx).map(|s| &s.flow)
+    }
+
     /// Advance the table clock to `ts` (it never goes back).
     pub fn advance(&mut self, ts: Timestamp) {
         self.now = self.now.max(ts.nanos());

@@ -19,6 +19,11 @@
 //!   SSH parsers, which turn bytes into [`vigil_event::Event`]s.
 //! - [`pipeline`]: wires the stages together for one run over one or more
 //!   captures, and keeps the counters that end every run as a stats record.
+//! - [`evidence`]: per-flow rings of recent packets and incident pcaps that
+//!   start with the packets from before their trigger.
+//! - [`pcap_write`]: writing classic pcap files; [`pcap_ring`]: the rolling
+//!   pcap backup of all traffic with its time index, and extracting a time
+//!   window from it.
 //!
 //! ```no_run
 //! use vigil_net::{capture::CaptureReader, pipeline::{Pipeline, PipelineConfig}};
@@ -44,7 +49,10 @@ pub mod app;
 pub mod capture;
 pub mod community_id;
 pub mod decode;
+pub mod evidence;
 pub mod flow;
 pub mod inspect;
+pub mod pcap_ring;
+pub mod pcap_write;
 pub mod pipeline;
 pub mod reassembly;

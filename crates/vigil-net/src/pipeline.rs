@@ -42,6 +42,7 @@ use crate::app::{
 };
 use crate::capture::{CaptureError, CaptureReader, RawPacket};
 use crate::decode::{tcp_flags, DecodeError, Decoder, DefragConfig, Packet, Transport};
+use crate::evidence::Evidence;
 use crate::flow::{EndReason, Flow, FlowConfig, FlowTable};
 use crate::inspect::{Buffer, InspectCtx, InspectLimits, PayloadInspector, TxMeta};
 use crate::reassembly::{Chunk, ReassemblyConfig, StreamReassembler};
@@ -725,6 +726,8 @@ pub struct Pipeline {
     /// Rare counters (capture errors, undecodable reasons) by name.
     stats: StatsRecord,
     log_name: Option<String>,
+    /// Evidence capture, when on (see [`crate::evidence`]).
+    evidence: Option<Box<Evidence>>,
     /// The payload inspector, if any.
     inspect: Option<Inspection>,
 }
@@ -739,8 +742,20 @@ impl Pipeline {
             counters: Counters::default(),
             stats: StatsRecord::default(),
             log_name: None,
+            evidence: None,
             inspect: None,
         }
+    }
+
+    /// Turn evidence capture on: every decoded packet is kept in its
+    /// flow's ring and written to the incidents started on it.
+    pub fn set_evidence(&mut self, evidence: Evidence) {
+        self.evidence = Some(Box::new(evidence));
+    }
+
+    /// Evidence capture, when on: to start incidents and read its counters.
+    pub fn evidence_mut(&mut self) -> Option<&mut Evidence> {
+        self.evidence.as_deref_mut()
     }
 
     /// Hand payloads to `inspector` from now on, as the contract in
@@ -791,6 +806,7 @@ impl Pipeline {
                 return Err(error);
             }
         };
+        let first_new = out.len();
         account(
             &self.config,
             &mut self.flows,
@@ -800,6 +816,10 @@ impl Pipeline {
             &packet,
             out,
         );
+        if let Some(evidence) = self.evidence.as_deref_mut() {
+            let flow = self.flows.find(&packet).map(|f| &f.meta);
+            evidence.packet(raw, flow, out.get(first_new..).unwrap_or_default());
+        }
         Ok(())
     }
 

@@ -49,6 +49,9 @@ pub struct AnalyzeArgs {
     /// Do not print the summary on stderr.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Risk scoring, evidence capture, rolling backup.
+    #[command(flatten)]
+    pub risk: crate::risk::RiskArgs,
     /// Suricata rule file to match payloads against (repeatable; loaded in
     /// this order, after the default ruleset). Alerts are Detection Findings
     /// (finding.jsonl with --out).
@@ -87,6 +90,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     config.app.ja4plus = args.ja4plus;
     config.flow.max_flows = args.max_flows;
     let mut pipeline = Pipeline::new(config);
+    let mut risk = crate::risk::RiskStage::new(&args.risk, args.out.as_deref(), &mut pipeline)?;
     let sources = detect::RuleSources::new(&args.rules, args.no_default_rules);
     if let Some(inspector) = detect::inspector(&sources, args.quiet)? {
         pipeline.set_inspector(inspector);
@@ -129,6 +133,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         while let Some(item) = reader.next_packet() {
             match item {
                 Ok(packet) => {
+                    risk.packet(&packet)?;
                     packets += 1;
                     last_ts = last_ts.max(packet.ts);
                     if let Err(error) = pipeline.process(&packet, &mut events) {
@@ -154,7 +159,9 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
                 }
             }
             if !events.is_empty() {
+                // Anomaly findings first, so the risk stage scores them too.
                 detect(anomalies.as_mut(), last_ts, &mut events, false);
+                risk.process(&mut pipeline, &mut events);
                 emit(&mut sink, &mut summary, &mut events)?;
             }
             if packets % 4096 == 0 {
@@ -167,11 +174,13 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     }
     pipeline.finish(&mut events);
     detect(anomalies.as_mut(), last_ts, &mut events, true);
+    risk.process(&mut pipeline, &mut events);
     emit(&mut sink, &mut summary, &mut events)?;
     let mut stats = pipeline.stats();
     for (name, n) in anomalies.iter().flat_map(AnomalyEngine::counters) {
         stats.add("anomaly", name, n);
     }
+    risk.finish(&mut pipeline, &mut stats)?;
     stats.inputs = args.files.iter().map(|p| p.display().to_string()).collect();
     summary.absorb_stats(&stats);
     let stats_event = Event::new(last_ts, Body::Stats(stats));

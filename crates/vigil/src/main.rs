@@ -3,7 +3,9 @@
 mod analyze;
 mod detect;
 mod output;
+mod pcap_cmd;
 mod report;
+mod risk;
 mod rules;
 
 use std::process::ExitCode;
@@ -22,6 +24,8 @@ struct Cli {
 enum Command {
     /// Run the whole pipeline over capture files offline and write events.
     Analyze(analyze::AnalyzeArgs),
+    /// Work with the rolling pcap backup (`vigil analyze --pcap-ring DIR`).
+    Pcap(pcap_cmd::PcapArgs),
     /// Work with signature rule files.
     #[command(subcommand)]
     Rules(rules::RulesCommand),
@@ -38,6 +42,7 @@ fn main() -> ExitCode {
         .init();
     let result = match cli.command {
         Command::Analyze(args) => analyze::run(args),
+        Command::Pcap(args) => pcap_cmd::run(args),
         Command::Rules(command) => rules::run(command),
     };
     match result {
