@@ -664,6 +664,13 @@ impl BufferSpec {
 }
 
 /// Which bytes a test inspects.
+///
+/// Suricata uses some buffers for both directions; the parser settles
+/// them by the rule's `flow` direction: with `to_client`, `http.header` is
+/// [`Buffer::HttpResponseHeader`], `http.cookie` is the `set-cookie` header
+/// and derived buffers read [`HttpSide::Response`]; with `to_server`,
+/// `file.data` is [`Buffer::HttpRequestBody`] and derived buffers read
+/// [`HttpSide::Request`]. `http.response_body` is [`Buffer::FileData`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum BufferSel {
     /// No sticky buffer: the packet payload at packet inspection points,
@@ -892,8 +899,9 @@ pub enum FastPattern {
 /// `pcre:"/pattern/flags"`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pcre {
-    /// The pattern between the slashes (escapes of the rule text removed,
-    /// regex escapes kept).
+    /// The pattern between the slashes, as written in the rule (escapes
+    /// such as `\;` and `\"` kept: to a PCRE engine they mean the literal
+    /// character).
     pub pattern: String,
     /// `pcre:!"..."`: the rule matches when the pattern does not.
     pub negated: bool,

@@ -3,6 +3,7 @@
 mod analyze;
 mod output;
 mod report;
+mod rules;
 
 use std::process::ExitCode;
 
@@ -20,6 +21,9 @@ struct Cli {
 enum Command {
     /// Run the whole pipeline over capture files offline and write events.
     Analyze(analyze::AnalyzeArgs),
+    /// Work with signature rule files.
+    #[command(subcommand)]
+    Rules(rules::RulesCommand),
 }
 
 fn main() -> ExitCode {
@@ -33,6 +37,7 @@ fn main() -> ExitCode {
         .init();
     let result = match cli.command {
         Command::Analyze(args) => analyze::run(args),
+        Command::Rules(command) => rules::run(command),
     };
     match result {
         Ok(code) => code,
