@@ -1259,6 +1259,8 @@ impl PayloadInspector for SignatureEngine {
             ("sig.flowbits_overflow", self.counters.flowbits_overflow),
             ("sig.backtrack_exhausted", self.counters.backtrack_exhausted),
             ("sig.pcre_errors", self.work.pcre.errors),
+            ("sig.flow_state_entries", self.flows.len() as u64),
+            ("sig.threshold_entries", self.thresholds.len() as u64),
         ]
     }
 }

@@ -128,6 +128,7 @@ pub(crate) fn finding(meta: &RuleMeta, ctx: &InspectCtx<'_>, ev: &MatchEvidence<
     evidence.insert("buffer".to_owned(), serde_json::Value::from(ev.buffer));
     evidence.insert("direction".to_owned(), serde_json::Value::from(if ctx.to_server { "to_server" } else { "to_client" }));
     evidence.insert("packet".to_owned(), serde_json::Value::from(ctx.packet));
+    evidence.insert("priority".to_owned(), serde_json::Value::from(meta.priority));
     if let Some(fp) = &meta.fast_pattern {
         evidence.insert("fast_pattern".to_owned(), serde_json::Value::from(fp.as_str()));
     }
