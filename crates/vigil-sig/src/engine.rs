@@ -16,8 +16,9 @@
 //!   or flowbits condition) run once per flow direction, the others at each
 //!   packet inspection point;
 //! - what the engine cannot evaluate is rejected with a reason, counted in
-//!   the [`CompileSummary`] (a pcre neither regex engine compiles, xbits, a
-//!   payload test mixed with sticky buffers).
+//!   the [`CompileSummary`] (a pcre neither regex engine compiles, xbits);
+//!   rules that mix payload tests with sticky buffers are kept and counted:
+//!   they match only where a point carries both (see the inspect notes).
 //!
 //! Inspect ([`PayloadInspector::inspect`]): run each present buffer's
 //! automata, collect candidate rules (deduplicated, in compile order, which
@@ -88,6 +89,12 @@ pub struct CompileSummary {
     pub patterns: usize,
     /// Aho-Corasick automata built.
     pub automata: usize,
+    /// Heap bytes of the automata.
+    pub prefilter_bytes: usize,
+    /// Rules mixing payload tests with sticky buffers (kept, but they match
+    /// only at inspection points that carry the stream or packet together
+    /// with those buffers).
+    pub mixed_payload: usize,
     /// Pcre patterns that need the backtracking engine.
     pub pcre_backtracking: usize,
     /// Time spent compiling.
@@ -98,7 +105,7 @@ impl fmt::Display for CompileSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "engine: {} of {} rules compiled in {:.3} s ({} prefiltered, {} always-evaluated, {} header, {} ip-only; {} patterns in {} automata; {} pcre on the backtracking engine)",
+            "engine: {} of {} rules compiled in {:.3} s ({} prefiltered, {} always-evaluated, {} header, {} ip-only, {} mixing payload with sticky buffers; {} patterns in {} automata of {} MiB; {} pcre on the backtracking engine)",
             self.compiled,
             self.rules_in,
             self.elapsed.as_secs_f64(),
@@ -106,8 +113,10 @@ impl fmt::Display for CompileSummary {
             self.always,
             self.header_only,
             self.ip_only,
+            self.mixed_payload,
             self.patterns,
             self.automata,
+            self.prefilter_bytes / (1024 * 1024),
             self.pcre_backtracking
         )?;
         for (reason, n) in &self.rejected {
@@ -127,10 +136,6 @@ pub enum CompileError {
     /// A keyword the engine does not evaluate.
     #[error("{0} not supported by the engine")]
     Unsupported(&'static str),
-    /// A rule mixing payload tests with sticky buffers: no inspection point
-    /// has both.
-    #[error("payload content mixed with sticky buffers")]
-    MixedPayload,
 }
 
 impl CompileError {
@@ -255,12 +260,49 @@ pub struct SignatureEngine {
     groups: Vec<Group>,
     specs: Vec<Spec>,
     header_rules: Vec<u32>,
-    iponly_rules: Vec<u32>,
+    iponly: IpOnly,
     flowbit_names: Vec<String>,
     flows: FlowTable,
     thresholds: ThresholdTable,
     work: Work,
     counters: Counters,
+}
+
+/// IP-only rules: those whose source is any (always run), and those with
+/// address lists, run only when the sender is in the union of their sources
+/// (or, for `<>` rules, the receiver is).
+#[derive(Debug)]
+struct IpOnly {
+    any: Vec<u32>,
+    listed: Vec<u32>,
+    fwd: AddrSet,
+    rev: AddrSet,
+}
+
+impl IpOnly {
+    fn new(rules: &[CRule], sources: &[&Rule], ids: Vec<u32>) -> Self {
+        use crate::rule::AddrSpec;
+        let mut any = Vec::new();
+        let mut listed = Vec::new();
+        let mut fwd: Vec<AddrSpec> = Vec::new();
+        let mut rev: Vec<AddrSpec> = Vec::new();
+        for id in ids {
+            let (Some(r), Some(src)) = (rules.get(id as usize), sources.get(id as usize)) else { continue };
+            if r.src.is_any() || (r.both_ways && r.dst.is_any()) {
+                any.push(id);
+                continue;
+            }
+            listed.push(id);
+            fwd.push(src.src.clone());
+            if r.both_ways {
+                rev.push(src.src.clone());
+                fwd.push(src.dst.clone());
+                rev.push(src.dst.clone());
+            }
+        }
+        let set = |v: Vec<AddrSpec>| if v.is_empty() { AddrSet::new(&AddrSpec::List(vec![AddrSpec::Not(Box::new(AddrSpec::Any))])) } else { AddrSet::new(&AddrSpec::List(v)) };
+        Self { any, listed, fwd: set(fwd), rev: set(rev) }
+    }
 }
 
 /// Compile state: interning of specs and bit names.
@@ -394,11 +436,13 @@ impl SignatureEngine {
         rules.sort_by_key(|r| !r.flowbits.iter().any(|f| !f.cmd.is_condition()));
         let mut compiled: Vec<CRule> = Vec::with_capacity(rules.len());
         let mut fps: Vec<Option<(u16, Vec<u8>, bool)>> = Vec::with_capacity(rules.len());
+        let mut sources: Vec<&Rule> = Vec::with_capacity(rules.len());
         for rule in &rules {
             match compile_rule(rule, &mut interner, &mut summary) {
                 Ok((c, fp)) => {
                     compiled.push(c);
                     fps.push(fp);
+                    sources.push(rule);
                 }
                 Err(e) => {
                     *summary.rejected.entry(e.reason()).or_default() += 1;
@@ -476,6 +520,7 @@ impl SignatureEngine {
             let ac = match AhoCorasick::builder()
                 .ascii_case_insensitive(true)
                 .match_kind(MatchKind::Standard)
+                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
                 .build(&pats)
             {
                 Ok(ac) => ac,
@@ -489,6 +534,7 @@ impl SignatureEngine {
             };
             summary.patterns += pats.len();
             summary.automata += 1;
+            summary.prefilter_bytes += ac.memory_usage();
             let variants = variants
                 .into_iter()
                 .map(|vs| {
@@ -507,12 +553,14 @@ impl SignatureEngine {
         summary.elapsed = started.elapsed();
         let n_rules = compiled.len();
         let n_specs = specs.len();
+        let iponly = IpOnly::new(&compiled, &sources, iponly_rules);
+        drop(sources);
         let engine = SignatureEngine {
             rules: compiled,
             groups,
             specs,
             header_rules,
-            iponly_rules,
+            iponly,
             flowbit_names: interner.bits,
             flows: FlowTable::default(),
             thresholds: ThresholdTable::default(),
@@ -548,9 +596,8 @@ fn compile_rule(
     if !rule.xbits.is_empty() {
         return Err(CompileError::Unsupported("xbits"));
     }
-    let uses_payload = rule.uses_payload();
-    if uses_payload && rule.detection.iter().any(|d| d.buffer.sel != BufferSel::Payload) {
-        return Err(CompileError::MixedPayload);
+    if rule.uses_payload() && rule.detection.iter().any(|d| d.buffer.sel != BufferSel::Payload) {
+        summary.mixed_payload += 1;
     }
     let mut groups: Vec<(u16, Vec<Item>)> = Vec::new();
     let mut fp_spec = None;
@@ -1180,17 +1227,27 @@ impl PayloadInspector for SignatureEngine {
             Self::push_candidates(&mut self.work, &ids);
             self.header_rules = ids;
         }
-        // IP-only rules once per flow direction.
-        let run_iponly = !self.iponly_rules.is_empty() && {
+        // IP-only rules once per flow direction; the address-list rules
+        // only when an address of this point is in one of their lists.
+        let run_iponly = !(self.iponly.any.is_empty() && self.iponly.listed.is_empty()) && {
             let fs = self.flows.get_or_insert(uid, now);
             let first = !fs.iponly_done[dir_idx];
             fs.iponly_done[dir_idx] = true;
             first
         };
         if run_iponly {
-            let ids = std::mem::take(&mut self.iponly_rules);
+            let ids = std::mem::take(&mut self.iponly.any);
             Self::push_candidates(&mut self.work, &ids);
-            self.iponly_rules = ids;
+            self.iponly.any = ids;
+            let (s, d) = match ctx.dir {
+                Direction::ToResponder => (&ctx.flow.originator, &ctx.flow.responder),
+                Direction::ToOriginator => (&ctx.flow.responder, &ctx.flow.originator),
+            };
+            if self.iponly.fwd.contains(s.ip) || self.iponly.rev.contains(d.ip) {
+                let ids = std::mem::take(&mut self.iponly.listed);
+                Self::push_candidates(&mut self.work, &ids);
+                self.iponly.listed = ids;
+            }
         }
         let mut cands = std::mem::take(&mut self.work.candidates);
         self.counters.candidates += cands.len() as u64;

@@ -185,6 +185,11 @@ impl AddrSet {
         }
     }
 
+    /// True when every address is in the set.
+    pub fn is_any(&self) -> bool {
+        self.any
+    }
+
     /// Membership; an IPv4-mapped IPv6 address is looked up as IPv4.
     pub fn contains(&self, ip: IpAddr) -> bool {
         if self.any {

@@ -212,6 +212,18 @@ pub(crate) fn translate(pat: &str, latin1: bool) -> String {
                     }
                     let _ = write!(out, "\\x{v:02X}");
                 }
+                // `\gN`, `\g{N}`: backreference by number.
+                b'g' if b.get(i).is_some_and(|d| d.is_ascii_digit() || *d == b'{') => {
+                    let braced = b.get(i) == Some(&b'{');
+                    let start = i + usize::from(braced);
+                    let mut end = start;
+                    while b.get(end).is_some_and(u8::is_ascii_digit) {
+                        end += 1;
+                    }
+                    out.push('\\');
+                    out.push_str(pat.get(start..end).unwrap_or(""));
+                    i = end + usize::from(braced && b.get(end) == Some(&b'}'));
+                }
                 b'd' if latin1 => out.push_str(if in_class { "0-9" } else { "[0-9]" }),
                 b'D' if latin1 && !in_class => out.push_str("[^0-9]"),
                 b'w' if latin1 => out.push_str(if in_class { "0-9A-Za-z_" } else { "[0-9A-Za-z_]" }),
@@ -353,6 +365,7 @@ mod tests {
         assert_eq!(translate(r"\0\012", false), r"\x00\x0A");
         assert_eq!(translate(r"[[:alpha:]]", false), "[[:alpha:]]");
         assert_eq!(translate(r"\w[\d]", true), "[0-9A-Za-z_][0-9]");
+        assert_eq!(translate(r"(a)\g1\g{1}", true), r"(a)\1\1");
     }
 
     #[test]

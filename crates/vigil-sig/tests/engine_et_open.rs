@@ -1,0 +1,146 @@
+//! The engine over the real-world corpus: all of ET Open (2024-04) compiles,
+//! the engine's own rejections are reported by reason and stay rare, and
+//! random buffers at every kind of inspection point never panic it.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::{Mutex, OnceLock};
+use std::time::Instant;
+
+use proptest::prelude::*;
+use vigil_event::{ConnectionInfo, Endpoint, Timestamp};
+use vigil_net::app::{AppProto, Direction, FlowMeta};
+use vigil_net::inspect::{Buffer, InspectCtx, PayloadInspector};
+use vigil_sig::engine::SignatureEngine;
+use vigil_sig::load::load_files;
+use vigil_sig::vars::Vars;
+
+fn et_files() -> Option<Vec<PathBuf>> {
+    let dir = vigil_testkit::require_shared_data("et-open-2024-04")?;
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "rules"))
+        .collect();
+    files.sort();
+    Some(files)
+}
+
+/// ET Open compiled once for the tests of this file.
+fn et_engine() -> Option<&'static Mutex<SignatureEngine>> {
+    static ENGINE: OnceLock<Option<Mutex<SignatureEngine>>> = OnceLock::new();
+    ENGINE
+        .get_or_init(|| {
+            let files = et_files()?;
+            let (rules, _) = load_files(&files, &Vars::default()).ok()?;
+            let (engine, _) = SignatureEngine::compile(rules);
+            Some(Mutex::new(engine))
+        })
+        .as_ref()
+}
+
+#[test]
+fn et_open_compiles_with_few_engine_rejections() {
+    let Some(files) = et_files() else { return };
+    let started = Instant::now();
+    let (rules, load) = load_files(&files, &Vars::default()).expect("ruleset loads");
+    let load_time = started.elapsed();
+    let n = rules.len();
+    let (engine, summary) = SignatureEngine::compile(rules);
+    println!("et-open: {} rules accepted by the loader in {load_time:?}", load.accepted());
+    print!("{summary}");
+    for (gid, sid, reason) in summary.rejected_rules.iter().take(15) {
+        println!("  e.g. {gid}:{sid}: {}", reason.chars().take(200).collect::<String>());
+    }
+    assert_eq!(summary.rules_in, n);
+    assert_eq!(summary.compiled + summary.rejected.values().sum::<usize>(), n);
+    assert_eq!(engine.rule_count(), summary.compiled);
+    assert_eq!(
+        summary.prefiltered + summary.always + summary.header_only + summary.ip_only,
+        summary.compiled
+    );
+    // The engine rejects at most 1% of what the parser accepted.
+    assert!(summary.compiled * 100 >= n * 99, "engine rejected {} of {n}", n - summary.compiled);
+    // Most rules go through the prefilter; the always-evaluated list is small.
+    assert!(summary.always * 100 <= summary.compiled, "always-evaluated: {}", summary.always);
+}
+
+fn flow(tcp: bool) -> FlowMeta {
+    let ip = |s: &str| s.parse::<IpAddr>().expect("ip");
+    FlowMeta {
+        originator: Endpoint::new(ip("10.0.0.1"), 40000),
+        responder: Endpoint::new(ip("192.0.2.80"), if tcp { 80 } else { 53 }),
+        connection_info: ConnectionInfo {
+            uid: "Cprop".to_owned(),
+            community_uid: "1:x".to_owned(),
+            protocol_num: if tcp { 6 } else { 17 },
+            protocol_name: if tcp { "tcp" } else { "udp" }.to_owned(),
+        },
+    }
+}
+
+const KINDS: &[Buffer] = &[
+    Buffer::Packet,
+    Buffer::Stream,
+    Buffer::HttpMethod,
+    Buffer::HttpUri,
+    Buffer::HttpRawUri,
+    Buffer::HttpHost,
+    Buffer::HttpUserAgent,
+    Buffer::HttpHeader,
+    Buffer::HttpRequestBody,
+    Buffer::HttpStatCode,
+    Buffer::HttpResponseHeader,
+    Buffer::FileData,
+    Buffer::DnsQuery,
+    Buffer::TlsSni,
+    Buffer::TlsCertSubject,
+    Buffer::TlsCertIssuer,
+    Buffer::Ja3Hash,
+    Buffer::Ja3String,
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_buffers_never_panic_et_open(
+        bufs in proptest::collection::vec((0..KINDS.len(), proptest::collection::vec(any::<u8>(), 0..600)), 1..5),
+        tcp in any::<bool>(),
+        to_client in any::<bool>(),
+        app in 0u8..4,
+        offset in 0u64..5000,
+    ) {
+        let Some(engine) = et_engine() else { return Ok(()) };
+        let mut engine = engine.lock().unwrap_or_else(|e| e.into_inner());
+        let f = flow(tcp);
+        let ctx = InspectCtx {
+            flow: &f,
+            dir: if to_client { Direction::ToOriginator } else { Direction::ToResponder },
+            to_server: !to_client,
+            established: true,
+            app: [None, Some(AppProto::Http), Some(AppProto::Dns), Some(AppProto::Tls)][usize::from(app)],
+            ip_protocol: f.connection_info.protocol_num,
+            ts: Timestamp::from_nanos(offset as i64 * 1_000_000),
+            packet: offset,
+            stream_offset: offset,
+        };
+        let mut seen = Vec::new();
+        let mut slices: Vec<(Buffer, &[u8])> = Vec::new();
+        for (k, data) in &bufs {
+            let kind = KINDS[*k];
+            if !seen.contains(&kind) {
+                seen.push(kind);
+                slices.push((kind, data.as_slice()));
+            }
+        }
+        let mut out = Vec::new();
+        engine.inspect(&ctx, &slices, &mut out);
+        for ev in &out {
+            prop_assert_eq!(ev.class_uid, 2004);
+        }
+        if offset % 7 == 0 {
+            engine.flow_end("Cprop");
+        }
+    }
+}
