@@ -20,7 +20,9 @@ use vigil_sig::vars::Vars;
 fn et_engine() -> Option<SignatureEngine> {
     let dir = std::env::var_os("VIGIL_SHARED_DATA")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data")))
+        .unwrap_or_else(|| {
+            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data"))
+        })
         .join("et-open-2024-04");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .ok()?
@@ -32,7 +34,11 @@ fn et_engine() -> Option<SignatureEngine> {
     let (rules, load) = load_files(&files, &Vars::default()).ok()?;
     let parsed = t.elapsed();
     let (engine, summary) = SignatureEngine::compile(rules);
-    eprintln!("et-open: parsed {} rules in {parsed:?}; total load {:?}", load.accepted(), t.elapsed());
+    eprintln!(
+        "et-open: parsed {} rules in {parsed:?}; total load {:?}",
+        load.accepted(),
+        t.elapsed()
+    );
     eprint!("{summary}");
     Some(engine)
 }
@@ -54,8 +60,18 @@ fn meta(tcp: bool, port: u16) -> FlowMeta {
 /// Deterministic filler that looks like text (HTML-ish) or binary.
 fn filler(n: usize, text: bool, seed: u64) -> Vec<u8> {
     let words: &[&[u8]] = &[
-        b"<div class=\"content\">", b"the ", b"quick ", b"brown ", b"fox ", b"<a href=\"/page/", b"\">link</a>",
-        b"function(e){return e}", b"var x = document.getElementById('main');", b"</div>\n", b"<p>", b"lorem ipsum ",
+        b"<div class=\"content\">",
+        b"the ",
+        b"quick ",
+        b"brown ",
+        b"fox ",
+        b"<a href=\"/page/",
+        b"\">link</a>",
+        b"function(e){return e}",
+        b"var x = document.getElementById('main');",
+        b"</div>\n",
+        b"<p>",
+        b"lorem ipsum ",
     ];
     let mut out = Vec::with_capacity(n);
     let mut s = seed | 1;
@@ -102,13 +118,21 @@ fn workload() -> Vec<Point> {
     }
     query.extend_from_slice(&[0, 0, 1, 0, 1]);
     let tls = meta(true, 443);
-    let mut hello = vec![0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03];
+    let mut hello = vec![
+        0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03,
+    ];
     hello.extend_from_slice(&filler(500, false, 3));
     let cert = filler(4000, false, 5);
     let mut points = Vec::new();
     // HTTP: stream chunks (packet-sized), then the transaction buffers.
     for (i, chunk) in request.chunks(1448).enumerate() {
-        points.push(Point { flow: http.clone(), to_client: false, app: Some(AppProto::Http), offset: (i * 1448) as u64, bufs: vec![(Buffer::Stream, chunk.to_vec())] });
+        points.push(Point {
+            flow: http.clone(),
+            to_client: false,
+            app: Some(AppProto::Http),
+            offset: (i * 1448) as u64,
+            bufs: vec![(Buffer::Stream, chunk.to_vec())],
+        });
     }
     points.push(Point {
         flow: http.clone(),
@@ -125,7 +149,13 @@ fn workload() -> Vec<Point> {
         ],
     });
     for (i, chunk) in response.chunks(1448).enumerate() {
-        points.push(Point { flow: http.clone(), to_client: true, app: Some(AppProto::Http), offset: (i * 1448) as u64, bufs: vec![(Buffer::Stream, chunk.to_vec())] });
+        points.push(Point {
+            flow: http.clone(),
+            to_client: true,
+            app: Some(AppProto::Http),
+            offset: (i * 1448) as u64,
+            bufs: vec![(Buffer::Stream, chunk.to_vec())],
+        });
     }
     points.push(Point {
         flow: http.clone(),
@@ -138,18 +168,48 @@ fn workload() -> Vec<Point> {
             (Buffer::FileData, body.clone()),
         ],
     });
-    points.push(Point { flow: dns.clone(), to_client: false, app: Some(AppProto::Dns), offset: 0, bufs: vec![(Buffer::Packet, query.clone())] });
-    points.push(Point { flow: dns, to_client: false, app: Some(AppProto::Dns), offset: 0, bufs: vec![(Buffer::DnsQuery, b"www.example.com".to_vec())] });
-    points.push(Point { flow: tls.clone(), to_client: false, app: Some(AppProto::Tls), offset: 0, bufs: vec![(Buffer::Stream, hello)] });
+    points.push(Point {
+        flow: dns.clone(),
+        to_client: false,
+        app: Some(AppProto::Dns),
+        offset: 0,
+        bufs: vec![(Buffer::Packet, query.clone())],
+    });
+    points.push(Point {
+        flow: dns,
+        to_client: false,
+        app: Some(AppProto::Dns),
+        offset: 0,
+        bufs: vec![(Buffer::DnsQuery, b"www.example.com".to_vec())],
+    });
     points.push(Point {
         flow: tls.clone(),
         to_client: false,
         app: Some(AppProto::Tls),
         offset: 0,
-        bufs: vec![(Buffer::TlsSni, b"www.example.com".to_vec()), (Buffer::Ja3Hash, b"e7d705a3286e19ea42f587b344ee6865".to_vec())],
+        bufs: vec![(Buffer::Stream, hello)],
+    });
+    points.push(Point {
+        flow: tls.clone(),
+        to_client: false,
+        app: Some(AppProto::Tls),
+        offset: 0,
+        bufs: vec![
+            (Buffer::TlsSni, b"www.example.com".to_vec()),
+            (
+                Buffer::Ja3Hash,
+                b"0123456789abcdef0123456789abcdef".to_vec(),
+            ),
+        ],
     });
     for (i, chunk) in cert.chunks(1448).enumerate() {
-        points.push(Point { flow: tls.clone(), to_client: true, app: Some(AppProto::Tls), offset: (i * 1448) as u64, bufs: vec![(Buffer::Stream, chunk.to_vec())] });
+        points.push(Point {
+            flow: tls.clone(),
+            to_client: true,
+            app: Some(AppProto::Tls),
+            offset: (i * 1448) as u64,
+            bufs: vec![(Buffer::Stream, chunk.to_vec())],
+        });
     }
     points
 }
@@ -173,15 +233,57 @@ fn bench_engine(c: &mut Criterion) {
     group.throughput(Throughput::Bytes(wire_bytes(&points)));
     let mut out = Vec::new();
     let mut round: u64 = 0;
-    let all_slices: Vec<Vec<(Buffer, &[u8])>> =
-        points.iter().map(|p| p.bufs.iter().map(|(k, v)| (*k, v.as_slice())).collect()).collect();
+    // What this benign workload raises (ET Open has INFO/policy rules that fire on ordinary traffic).
+    {
+        let mut first = Vec::new();
+        for p in &points {
+            let slices: Vec<(Buffer, &[u8])> =
+                p.bufs.iter().map(|(k, v)| (*k, v.as_slice())).collect();
+            let ctx = InspectCtx {
+                flow: &p.flow,
+                dir: if p.to_client {
+                    Direction::ToOriginator
+                } else {
+                    Direction::ToResponder
+                },
+                to_server: !p.to_client,
+                established: true,
+                app: p.app,
+                ip_protocol: p.flow.connection_info.protocol_num,
+                ts: Timestamp::from_nanos(1_700_000_000_000_000_000),
+                packet: 0,
+                stream_offset: p.offset,
+            };
+            engine.inspect(&ctx, &slices, &mut first);
+        }
+        for ev in &first {
+            if let vigil_event::Body::Finding(f) = &ev.body {
+                eprintln!(
+                    "workload alert: {} ({:?})",
+                    f.finding_info.title,
+                    f.evidence.get("buffer")
+                );
+            }
+        }
+        for p in &points {
+            engine.flow_end(&p.flow.connection_info.uid);
+        }
+    }
+    let all_slices: Vec<Vec<(Buffer, &[u8])>> = points
+        .iter()
+        .map(|p| p.bufs.iter().map(|(k, v)| (*k, v.as_slice())).collect())
+        .collect();
     group.bench_function("mixed_http_dns_tls", |b| {
         b.iter(|| {
             round += 1;
             for (p, slices) in points.iter().zip(&all_slices) {
                 let ctx = InspectCtx {
                     flow: &p.flow,
-                    dir: if p.to_client { Direction::ToOriginator } else { Direction::ToResponder },
+                    dir: if p.to_client {
+                        Direction::ToOriginator
+                    } else {
+                        Direction::ToResponder
+                    },
                     to_server: !p.to_client,
                     established: true,
                     app: p.app,

@@ -55,15 +55,18 @@ use vigil_net::app::Direction;
 use vigil_net::inspect::{Buffer, InspectCtx, PayloadInspector};
 
 use crate::rule::{
-    BitCmd, BufferSel, BufferSpec, DetectKind, DetectionFilter, Endian, FastPattern, FlowDir, FlowOpts,
-    FlowState as FlowCond, IntCmp, NumBase, Protocol, Rule, RuleDirection, StreamMode, Threshold, Track,
-    Transform,
+    BitCmd, BufferSel, BufferSpec, DetectKind, DetectionFilter, Endian, FastPattern, FlowDir,
+    FlowOpts, FlowState as FlowCond, IntCmp, NumBase, Protocol, Rule, RuleDirection, StreamMode,
+    Threshold, Track, Transform,
 };
 use addr::{AddrSet, PortSet};
 use output::{MatchEvidence, RuleMeta};
 use pcre::PcreScratch;
 use state::{FlowTable, Limiter, ThresholdTable, TrackKey};
 use verify::{ContentItem, Item, NumFormat, PcreItem, Verifier, BACKTRACK_BUDGET};
+
+/// Longest pattern put into a prefilter automaton (bytes).
+const MAX_PREFILTER_LEN: usize = 16;
 
 /// What compiling a ruleset did.
 #[derive(Debug, Clone, Default)]
@@ -287,7 +290,9 @@ impl IpOnly {
         let mut fwd: Vec<AddrSpec> = Vec::new();
         let mut rev: Vec<AddrSpec> = Vec::new();
         for id in ids {
-            let (Some(r), Some(src)) = (rules.get(id as usize), sources.get(id as usize)) else { continue };
+            let (Some(r), Some(src)) = (rules.get(id as usize), sources.get(id as usize)) else {
+                continue;
+            };
             if r.src.is_any() || (r.both_ways && r.dst.is_any()) {
                 any.push(id);
                 continue;
@@ -300,8 +305,21 @@ impl IpOnly {
                 rev.push(src.dst.clone());
             }
         }
-        let set = |v: Vec<AddrSpec>| if v.is_empty() { AddrSet::new(&AddrSpec::List(vec![AddrSpec::Not(Box::new(AddrSpec::Any))])) } else { AddrSet::new(&AddrSpec::List(v)) };
-        Self { any, listed, fwd: set(fwd), rev: set(rev) }
+        let set = |v: Vec<AddrSpec>| {
+            if v.is_empty() {
+                AddrSet::new(&AddrSpec::List(vec![AddrSpec::Not(Box::new(
+                    AddrSpec::Any,
+                ))]))
+            } else {
+                AddrSet::new(&AddrSpec::List(v))
+            }
+        };
+        Self {
+            any,
+            listed,
+            fwd: set(fwd),
+            rev: set(rev),
+        }
     }
 }
 
@@ -347,7 +365,11 @@ fn spec_name(spec: &BufferSpec) -> String {
     if spec.transforms.is_empty() {
         base
     } else {
-        let t: Vec<String> = spec.transforms.iter().map(|t| format!("{t:?}").to_lowercase()).collect();
+        let t: Vec<String> = spec
+            .transforms
+            .iter()
+            .map(|t| format!("{t:?}").to_lowercase())
+            .collect();
         format!("{base}|{}", t.join("|"))
     }
 }
@@ -410,10 +432,15 @@ fn pick_fast_pattern(rule: &Rule) -> Option<(usize, Vec<u8>)> {
     let mut best: Option<(usize, usize, bool)> = None;
     for i in 0..rule.detection.len() {
         let Some(c) = positive(i) else { continue };
-        let sticky = rule.detection.get(i).is_some_and(|d| d.buffer.sel != BufferSel::Payload);
+        let sticky = rule
+            .detection
+            .get(i)
+            .is_some_and(|d| d.buffer.sel != BufferSel::Payload);
         let better = match best {
             None => true,
-            Some((_, len, bsticky)) => c.pattern.len() > len || (c.pattern.len() == len && sticky && !bsticky),
+            Some((_, len, bsticky)) => {
+                c.pattern.len() > len || (c.pattern.len() == len && sticky && !bsticky)
+            }
         };
         if better {
             best = Some((i, c.pattern.len(), sticky));
@@ -428,7 +455,10 @@ impl SignatureEngine {
     /// a reason in the summary.
     pub fn compile(rules: Vec<Rule>) -> (SignatureEngine, CompileSummary) {
         let started = Instant::now();
-        let mut summary = CompileSummary { rules_in: rules.len(), ..CompileSummary::default() };
+        let mut summary = CompileSummary {
+            rules_in: rules.len(),
+            ..CompileSummary::default()
+        };
         let mut interner = Interner::default();
         // Flowbit setters first, so a rule checking a bit set by another
         // rule at the same inspection point sees it (Suricata orders so too).
@@ -446,26 +476,39 @@ impl SignatureEngine {
                 }
                 Err(e) => {
                     *summary.rejected.entry(e.reason()).or_default() += 1;
-                    summary.rejected_rules.push((rule.gid, rule.sid, e.to_string()));
+                    summary
+                        .rejected_rules
+                        .push((rule.gid, rule.sid, e.to_string()));
                 }
             }
         }
         let mut specs: Vec<Spec> = interner
             .specs
             .iter()
-            .map(|s| Spec { spec: s.clone(), name: spec_name(s), always: Vec::new() })
+            .map(|s| Spec {
+                spec: s.clone(),
+                name: spec_name(s),
+                always: Vec::new(),
+            })
             .collect();
         let mut header_rules = Vec::new();
         let mut iponly_rules = Vec::new();
         // (spec, to_server) → pattern (lowercased) → variants.
-        type Patterns = (Vec<Vec<u8>>, HashMap<Vec<u8>, usize>, Vec<Vec<(Option<Vec<u8>>, Vec<u32>)>>);
+        type Patterns = (
+            Vec<Vec<u8>>,
+            HashMap<Vec<u8>, usize>,
+            Vec<Vec<(Option<Vec<u8>>, Vec<u32>)>>,
+        );
         let mut per_group: BTreeMap<(u16, bool), Patterns> = BTreeMap::new();
         for (idx, (rule, fp)) in compiled.iter().zip(&fps).enumerate() {
             let id = u32::try_from(idx).unwrap_or(u32::MAX);
             let kind = match fp {
                 Some(_) => Kind::Prefilter,
                 None if !rule.groups.is_empty() => Kind::Always,
-                None if rule.flow == FlowOpts::default() && rule.dsize.is_none() && rule.bit_conds.is_empty() => {
+                None if rule.flow == FlowOpts::default()
+                    && rule.dsize.is_none()
+                    && rule.bit_conds.is_empty() =>
+                {
                     Kind::IpOnly
                 }
                 None => Kind::Header,
@@ -473,12 +516,19 @@ impl SignatureEngine {
             match kind {
                 Kind::Prefilter => {
                     summary.prefiltered += 1;
-                    let Some((spec, pat, nocase)) = fp else { continue };
+                    let Some((spec, pat, nocase)) = fp else {
+                        continue;
+                    };
                     let dirs: &[bool] = match rule.flow.dir {
                         Some(FlowDir::ToServer) => &[true],
                         Some(FlowDir::ToClient) => &[false],
                         None => &[true, false],
                     };
+                    // The automaton holds at most the last MAX_PREFILTER_LEN
+                    // bytes of a pattern (the tail is the distinctive part
+                    // of URIs, names and paths): the DFA stays small and
+                    // verification checks the whole content anyway.
+                    let pat = &pat[pat.len().saturating_sub(MAX_PREFILTER_LEN)..];
                     for &dir in dirs {
                         let (pats, index, variants) = per_group.entry((*spec, dir)).or_default();
                         let lower = pat.to_ascii_lowercase();
@@ -487,7 +537,7 @@ impl SignatureEngine {
                             variants.push(Vec::new());
                             pats.len() - 1
                         });
-                        let exact = (!nocase).then(|| pat.clone());
+                        let exact = (!nocase).then(|| pat.to_vec());
                         if let Some(vs) = variants.get_mut(pi) {
                             match vs.iter_mut().find(|(e, _)| *e == exact) {
                                 Some((_, rs)) => rs.push(id),
@@ -500,7 +550,11 @@ impl SignatureEngine {
                     summary.always += 1;
                     // Scheduled under its first buffer; the others are
                     // checked for presence when it runs.
-                    if let Some(s) = rule.groups.first().and_then(|(s, _)| specs.get_mut(usize::from(*s))) {
+                    if let Some(s) = rule
+                        .groups
+                        .first()
+                        .and_then(|(s, _)| specs.get_mut(usize::from(*s)))
+                    {
                         s.always.push(id);
                     }
                 }
@@ -528,7 +582,10 @@ impl SignatureEngine {
                     // Only on pattern sets beyond the automaton's limits.
                     tracing::error!(%error, spec, "prefilter automaton not built; its rules stay inactive");
                     let n: usize = variants.iter().flatten().map(|(_, r)| r.len()).sum();
-                    *summary.rejected.entry("prefilter automaton too large".to_owned()).or_default() += n;
+                    *summary
+                        .rejected
+                        .entry("prefilter automaton too large".to_owned())
+                        .or_default() += n;
                     continue;
                 }
             };
@@ -542,12 +599,21 @@ impl SignatureEngine {
                         .map(|(exact, rules)| {
                             let id = variant_count;
                             variant_count += 1;
-                            Variant { exact: exact.map(Vec::into_boxed_slice), rules, id }
+                            Variant {
+                                exact: exact.map(Vec::into_boxed_slice),
+                                rules,
+                                id,
+                            }
                         })
                         .collect()
                 })
                 .collect();
-            groups.push(Group { spec, to_server, ac, variants });
+            groups.push(Group {
+                spec,
+                to_server,
+                ac,
+                variants,
+            });
         }
         summary.compiled = compiled.len();
         summary.elapsed = started.elapsed();
@@ -596,14 +662,21 @@ fn compile_rule(
     if !rule.xbits.is_empty() {
         return Err(CompileError::Unsupported("xbits"));
     }
-    if rule.uses_payload() && rule.detection.iter().any(|d| d.buffer.sel != BufferSel::Payload) {
+    if rule.uses_payload()
+        && rule
+            .detection
+            .iter()
+            .any(|d| d.buffer.sel != BufferSel::Payload)
+    {
         summary.mixed_payload += 1;
     }
     let mut groups: Vec<(u16, Vec<Item>)> = Vec::new();
     let mut fp_spec = None;
     let fp = pick_fast_pattern(rule);
     for (i, d) in rule.detection.iter().enumerate() {
-        let spec = interner.spec(&d.buffer).ok_or(CompileError::Unsupported("more than 65535 distinct buffers"))?;
+        let spec = interner.spec(&d.buffer).ok_or(CompileError::Unsupported(
+            "more than 65535 distinct buffers",
+        ))?;
         if fp.as_ref().is_some_and(|(fi, _)| *fi == i) {
             fp_spec = Some(spec);
         }
@@ -632,7 +705,12 @@ fn compile_rule(
                 if matches!(re, pcre::Regex::Fancy(_)) {
                     summary.pcre_backtracking += 1;
                 }
-                Item::Pcre(PcreItem { re, negated: p.negated, relative: p.flags.relative, anchored: p.flags.anchored })
+                Item::Pcre(PcreItem {
+                    re,
+                    negated: p.negated,
+                    relative: p.flags.relative,
+                    anchored: p.flags.anchored,
+                })
             }
             DetectKind::ByteTest(t) => Item::ByteTest(verify::ByteTest {
                 nbytes: t.bytes,
@@ -664,7 +742,11 @@ fn compile_rule(
                 post_offset: j.post_offset,
                 bitmask: j.bitmask,
             }),
-            DetectKind::IsDataAt(d) => Item::IsDataAt { n: d.offset, relative: d.relative, negated: d.negated },
+            DetectKind::IsDataAt(d) => Item::IsDataAt {
+                n: d.offset,
+                relative: d.relative,
+                negated: d.negated,
+            },
             DetectKind::Bsize(cmp) => Item::Bsize(*cmp),
         };
         match groups.iter_mut().find(|(s, _)| *s == spec) {
@@ -677,7 +759,11 @@ fn compile_rule(
     for f in &rule.flowbits {
         let ids: Vec<u32> = f.names.iter().map(|n| interner.bit(n)).collect();
         if f.cmd.is_condition() {
-            bit_conds.push(BitCond { cmd: f.cmd, ids, any: f.any });
+            bit_conds.push(BitCond {
+                cmd: f.cmd,
+                ids,
+                any: f.any,
+            });
         } else {
             bit_acts.push((f.cmd, ids));
         }
@@ -687,18 +773,24 @@ fn compile_rule(
         || rule.dsize.is_some()
     {
         PayloadMode::Packet
-    } else if matches!(rule.protocol, Protocol::TcpStream) || rule.flow.stream == Some(StreamMode::OnlyStream) {
+    } else if matches!(rule.protocol, Protocol::TcpStream)
+        || rule.flow.stream == Some(StreamMode::OnlyStream)
+    {
         PayloadMode::Stream
     } else {
         PayloadMode::Default
     };
-    let priority = rule
-        .priority
-        .unwrap_or_else(|| rule.classtype.as_deref().map_or(3, output::classtype_priority));
-    let nocase = fp.as_ref().and_then(|(i, _)| match rule.detection.get(*i).map(|d| &d.kind) {
-        Some(DetectKind::Content(c)) => Some(c.nocase),
-        _ => None,
+    let priority = rule.priority.unwrap_or_else(|| {
+        rule.classtype
+            .as_deref()
+            .map_or(3, output::classtype_priority)
     });
+    let nocase = fp
+        .as_ref()
+        .and_then(|(i, _)| match rule.detection.get(*i).map(|d| &d.kind) {
+            Some(DetectKind::Content(c)) => Some(c.nocase),
+            _ => None,
+        });
     let meta = RuleMeta {
         rule_ref: RuleRef {
             gid: rule.gid,
@@ -707,9 +799,16 @@ fn compile_rule(
             msg: rule.msg.clone(),
             classtype: rule.classtype.clone(),
             action: rule.action.name().to_owned(),
-            references: rule.references.iter().map(|r| format!("{},{}", r.kind, r.value)).collect(),
+            references: rule
+                .references
+                .iter()
+                .map(|r| format!("{},{}", r.kind, r.value))
+                .collect(),
             metadata: rule.metadata.clone(),
-            source: rule.origin.as_ref().map(|o| format!("{}:{}", o.file, o.line)),
+            source: rule
+                .origin
+                .as_ref()
+                .map(|o| format!("{}:{}", o.file, o.line)),
         },
         severity: output::severity(priority, rule.classtype.as_deref()),
         priority,
@@ -752,7 +851,9 @@ fn apply_transforms(transforms: &[Transform], input: &[u8], out: &mut Vec<u8>, t
                 tmp.push(b'.');
                 tmp.extend_from_slice(out);
             }
-            Transform::StripWhitespace => tmp.extend(out.iter().filter(|b| !b.is_ascii_whitespace())),
+            Transform::StripWhitespace => {
+                tmp.extend(out.iter().filter(|b| !b.is_ascii_whitespace()))
+            }
             Transform::CompressWhitespace => {
                 let mut in_ws = false;
                 for &b in out.iter() {
@@ -914,7 +1015,10 @@ fn spec_bytes<'a>(
 ) -> Option<&'a [u8]> {
     let spec = &specs.get(usize::from(id))?.spec;
     let materialized = !spec.transforms.is_empty()
-        || matches!(spec.sel, BufferSel::HttpHeaderValue { .. } | BufferSel::HttpHeaderNames { .. });
+        || matches!(
+            spec.sel,
+            BufferSel::HttpHeaderValue { .. } | BufferSel::HttpHeaderNames { .. }
+        );
     if materialized {
         return mats.get(usize::from(id)).filter(|m| m.1).map(|m| &m.2[..]);
     }
@@ -969,7 +1073,8 @@ impl CRule {
             _ => {}
         }
         match (self.flow.stream, from_stream) {
-            (Some(StreamMode::OnlyStream), Some(false)) | (Some(StreamMode::NoStream), Some(true)) => false,
+            (Some(StreamMode::OnlyStream), Some(false))
+            | (Some(StreamMode::NoStream), Some(true)) => false,
             _ => true,
         }
     }
@@ -978,7 +1083,11 @@ impl CRule {
 fn bits_hold(conds: &[BitCond], bits: &state::FlowState) -> bool {
     conds.iter().all(|c| {
         let test = |id: &u32| bits.has(*id);
-        let set = if c.any { c.ids.iter().any(test) } else { c.ids.iter().all(test) };
+        let set = if c.any {
+            c.ids.iter().any(test)
+        } else {
+            c.ids.iter().all(test)
+        };
         match c.cmd {
             BitCmd::IsSet => set,
             BitCmd::IsNotSet => {
@@ -1010,11 +1119,16 @@ impl SignatureEngine {
         if !rule.header_matches(pt.ctx) {
             return None;
         }
-        let uses_payload = rule
-            .groups
-            .iter()
-            .any(|(s, _)| self.specs.get(usize::from(*s)).is_some_and(|s| s.spec.sel == BufferSel::Payload));
-        let from_stream = if uses_payload { pt.payload(rule.mode).map(|p| p.2) } else { None };
+        let uses_payload = rule.groups.iter().any(|(s, _)| {
+            self.specs
+                .get(usize::from(*s))
+                .is_some_and(|s| s.spec.sel == BufferSel::Payload)
+        });
+        let from_stream = if uses_payload {
+            pt.payload(rule.mode).map(|p| p.2)
+        } else {
+            None
+        };
         if !rule.flow_matches(pt.ctx, from_stream) {
             return None;
         }
@@ -1029,13 +1143,40 @@ impl SignatureEngine {
         let work = &mut self.work;
         // Every buffer must be present before any is verified.
         for (spec, _) in &rule.groups {
-            ensure_spec(&self.specs, *spec, pt, rule.mode, work.gen, &mut work.mats, &mut work.tmp)?;
+            ensure_spec(
+                &self.specs,
+                *spec,
+                pt,
+                rule.mode,
+                work.gen,
+                &mut work.mats,
+                &mut work.tmp,
+            )?;
         }
-        let mut hit = Hit { spec: 0, span: None, base: 0, stream_end: None };
+        let mut hit = Hit {
+            spec: 0,
+            span: None,
+            base: 0,
+            stream_end: None,
+        };
         for (gi, (spec, items)) in rule.groups.iter().enumerate() {
-            let (base, stream) = ensure_spec(&self.specs, *spec, pt, rule.mode, work.gen, &mut work.mats, &mut work.tmp)?;
+            let (base, stream) = ensure_spec(
+                &self.specs,
+                *spec,
+                pt,
+                rule.mode,
+                work.gen,
+                &mut work.mats,
+                &mut work.tmp,
+            )?;
             let bytes = spec_bytes(&self.specs, *spec, pt, rule.mode, &work.mats)?;
-            let mut v = Verifier { buf: bytes, base, budget: BACKTRACK_BUDGET, scratch: &mut work.pcre, first_match: None };
+            let mut v = Verifier {
+                buf: bytes,
+                base,
+                budget: BACKTRACK_BUDGET,
+                scratch: &mut work.pcre,
+                first_match: None,
+            };
             let end = v.run(items);
             if v.budget == 0 {
                 self.counters.backtrack_exhausted += 1;
@@ -1072,14 +1213,30 @@ impl SignatureEngine {
             };
             for mode in sources.into_iter().flatten() {
                 let work = &mut self.work;
-                if ensure_spec(&self.specs, g.spec, pt, mode, gen, &mut work.mats, &mut work.tmp).is_none() {
+                if ensure_spec(
+                    &self.specs,
+                    g.spec,
+                    pt,
+                    mode,
+                    gen,
+                    &mut work.mats,
+                    &mut work.tmp,
+                )
+                .is_none()
+                {
                     continue;
                 }
-                let Some(hay) = spec_bytes(&self.specs, g.spec, pt, mode, &work.mats) else { continue };
+                let Some(hay) = spec_bytes(&self.specs, g.spec, pt, mode, &work.mats) else {
+                    continue;
+                };
                 for m in g.ac.find_overlapping_iter(hay) {
-                    let Some(vs) = g.variants.get(m.pattern().as_usize()) else { continue };
+                    let Some(vs) = g.variants.get(m.pattern().as_usize()) else {
+                        continue;
+                    };
                     for v in vs {
-                        let Some(done) = work.variant_done.get_mut(v.id as usize) else { continue };
+                        let Some(done) = work.variant_done.get_mut(v.id as usize) else {
+                            continue;
+                        };
                         if *done == gen {
                             continue;
                         }
@@ -1127,7 +1284,9 @@ impl SignatureEngine {
     /// After a match: stream dedup, flowbit actions, thresholds; true when
     /// the rule alerts.
     fn after_match(&mut self, id: u32, pt: &Point<'_, '_>, hit: &Hit, seen: Option<u64>) -> bool {
-        let Some(rule) = self.rules.get(id as usize) else { return false };
+        let Some(rule) = self.rules.get(id as usize) else {
+            return false;
+        };
         if let (Some(end), Some(seen)) = (hit.stream_end, seen) {
             if end <= seen {
                 self.counters.stream_repeats += 1;
@@ -1136,7 +1295,9 @@ impl SignatureEngine {
         }
         self.counters.matches += 1;
         if !rule.bit_acts.is_empty() {
-            let fs = self.flows.get_or_insert(&pt.ctx.flow.connection_info.uid, pt.ctx.ts.nanos());
+            let fs = self
+                .flows
+                .get_or_insert(&pt.ctx.flow.connection_info.uid, pt.ctx.ts.nanos());
             for (cmd, ids) in &rule.bit_acts {
                 for &b in ids {
                     match cmd {
@@ -1175,12 +1336,21 @@ impl SignatureEngine {
         };
         let now = ctx.ts.nanos();
         if let Some(t) = rule.threshold {
-            if !self.thresholds.check(id, 0, key(t.track), Limiter::Threshold(t.kind, t.count, t.seconds), now) {
+            if !self.thresholds.check(
+                id,
+                0,
+                key(t.track),
+                Limiter::Threshold(t.kind, t.count, t.seconds),
+                now,
+            ) {
                 return false;
             }
         }
         if let Some(f) = rule.filter {
-            if !self.thresholds.check(id, 1, key(f.track), Limiter::Filter(f), now) {
+            if !self
+                .thresholds
+                .check(id, 1, key(f.track), Limiter::Filter(f), now)
+            {
                 return false;
             }
         }
@@ -1189,7 +1359,9 @@ impl SignatureEngine {
 }
 
 fn fnv64(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 impl PayloadInspector for SignatureEngine {
@@ -1197,7 +1369,13 @@ impl PayloadInspector for SignatureEngine {
         self.counters.inspections += 1;
         self.next_gen();
         let find = |b: Buffer| buffers.iter().find(|(k, _)| *k == b).map(|(_, v)| *v);
-        let pt = Point { ctx, buffers, packet: find(Buffer::Packet), stream: find(Buffer::Stream), tcp: ctx.ip_protocol == 6 };
+        let pt = Point {
+            ctx,
+            buffers,
+            packet: find(Buffer::Packet),
+            stream: find(Buffer::Stream),
+            tcp: ctx.ip_protocol == 6,
+        };
         let dir_idx = usize::from(ctx.dir == Direction::ToOriginator);
         let uid = ctx.flow.connection_info.uid.as_str();
         let now = ctx.ts.nanos();
@@ -1213,7 +1391,12 @@ impl PayloadInspector for SignatureEngine {
             }
             let present = match self.specs[si].spec.sel {
                 BufferSel::Payload => pt.packet.is_some() || pt.stream.is_some(),
-                _ => self.specs[si].spec.sel.sources().iter().any(|b| pt.seam(*b).is_some()),
+                _ => self.specs[si]
+                    .spec
+                    .sel
+                    .sources()
+                    .iter()
+                    .any(|b| pt.seam(*b).is_some()),
             };
             if present {
                 let ids = std::mem::take(&mut self.specs[si].always);
@@ -1264,7 +1447,10 @@ impl PayloadInspector for SignatureEngine {
         for &id in &cands {
             // Flowbits may change between rules: re-read the flow's bits.
             let hit = {
-                let bits_needed = self.rules.get(id as usize).is_some_and(|r| !r.bit_conds.is_empty());
+                let bits_needed = self
+                    .rules
+                    .get(id as usize)
+                    .is_some_and(|r| !r.bit_conds.is_empty());
                 if bits_needed {
                     let fs = std::mem::take(self.flows.get_or_insert(uid, now));
                     let h = self.eval(id, &pt, &fs);
@@ -1278,15 +1464,28 @@ impl PayloadInspector for SignatureEngine {
             if !self.after_match(id, &pt, &hit, seen) {
                 continue;
             }
-            let Some(rule) = self.rules.get(id as usize) else { continue };
+            let Some(rule) = self.rules.get(id as usize) else {
+                continue;
+            };
             let spec = &self.specs[usize::from(hit.spec)];
-            let bytes = spec_bytes(&self.specs, hit.spec, &pt, rule.mode, &self.work.mats).unwrap_or_default();
+            let bytes = spec_bytes(&self.specs, hit.spec, &pt, rule.mode, &self.work.mats)
+                .unwrap_or_default();
             let name = if spec.spec.sel == BufferSel::Payload {
-                if hit.stream_end.is_some() || (hit.base > 0) { "stream" } else { pt.payload(rule.mode).map_or("payload", |p| if p.2 { "stream" } else { "pkt_data" }) }
+                if hit.stream_end.is_some() || (hit.base > 0) {
+                    "stream"
+                } else {
+                    pt.payload(rule.mode)
+                        .map_or("payload", |p| if p.2 { "stream" } else { "pkt_data" })
+                }
             } else {
                 spec.name.as_str()
             };
-            let ev = MatchEvidence { buffer: name, bytes, base: hit.base, span: hit.span };
+            let ev = MatchEvidence {
+                buffer: name,
+                bytes,
+                base: hit.base,
+                span: hit.span,
+            };
             out.push(output::finding(&rule.meta, ctx, &ev));
             self.counters.alerts += 1;
         }
@@ -1310,7 +1509,10 @@ impl PayloadInspector for SignatureEngine {
             ("sig.alerts", self.counters.alerts),
             ("sig.threshold_suppressed", self.thresholds.suppressed),
             ("sig.threshold_evicted", self.thresholds.evicted),
-            ("sig.stream_repeats_suppressed", self.counters.stream_repeats),
+            (
+                "sig.stream_repeats_suppressed",
+                self.counters.stream_repeats,
+            ),
             ("sig.flow_state_evicted", self.flows.evicted),
             ("sig.flowbits_evicted", self.flows.evicted_with_bits),
             ("sig.flowbits_overflow", self.counters.flowbits_overflow),
@@ -1323,7 +1525,14 @@ impl PayloadInspector for SignatureEngine {
 }
 
 impl SignatureEngine {
-    fn note_stream(&mut self, uid: &str, now: i64, dir_idx: usize, offset: u64, stream: Option<&[u8]>) {
+    fn note_stream(
+        &mut self,
+        uid: &str,
+        now: i64,
+        dir_idx: usize,
+        offset: u64,
+        stream: Option<&[u8]>,
+    ) {
         let Some(s) = stream else { return };
         let fs = self.flows.get_or_insert(uid, now);
         let end = offset + s.len() as u64;

@@ -47,22 +47,39 @@ fn et_open_compiles_with_few_engine_rejections() {
     let load_time = started.elapsed();
     let n = rules.len();
     let (engine, summary) = SignatureEngine::compile(rules);
-    println!("et-open: {} rules accepted by the loader in {load_time:?}", load.accepted());
+    println!(
+        "et-open: {} rules accepted by the loader in {load_time:?}",
+        load.accepted()
+    );
     print!("{summary}");
     for (gid, sid, reason) in summary.rejected_rules.iter().take(15) {
-        println!("  e.g. {gid}:{sid}: {}", reason.chars().take(200).collect::<String>());
+        println!(
+            "  e.g. {gid}:{sid}: {}",
+            reason.chars().take(200).collect::<String>()
+        );
     }
     assert_eq!(summary.rules_in, n);
-    assert_eq!(summary.compiled + summary.rejected.values().sum::<usize>(), n);
+    assert_eq!(
+        summary.compiled + summary.rejected.values().sum::<usize>(),
+        n
+    );
     assert_eq!(engine.rule_count(), summary.compiled);
     assert_eq!(
         summary.prefiltered + summary.always + summary.header_only + summary.ip_only,
         summary.compiled
     );
     // The engine rejects at most 1% of what the parser accepted.
-    assert!(summary.compiled * 100 >= n * 99, "engine rejected {} of {n}", n - summary.compiled);
+    assert!(
+        summary.compiled * 100 >= n * 99,
+        "engine rejected {} of {n}",
+        n - summary.compiled
+    );
     // Most rules go through the prefilter; the always-evaluated list is small.
-    assert!(summary.always * 100 <= summary.compiled, "always-evaluated: {}", summary.always);
+    assert!(
+        summary.always * 100 <= summary.compiled,
+        "always-evaluated: {}",
+        summary.always
+    );
 }
 
 fn flow(tcp: bool) -> FlowMeta {

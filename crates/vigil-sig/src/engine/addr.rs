@@ -52,13 +52,17 @@ impl<T: Domain> Intervals<T> {
 
     /// Every value.
     pub fn all() -> Self {
-        Self { ranges: vec![(T::MIN, T::MAX)] }
+        Self {
+            ranges: vec![(T::MIN, T::MAX)],
+        }
     }
 
     /// `[lo, hi]`.
     pub fn range(lo: T, hi: T) -> Self {
         if lo <= hi {
-            Self { ranges: vec![(lo, hi)] }
+            Self {
+                ranges: vec![(lo, hi)],
+            }
         } else {
             Self::empty()
         }
@@ -268,12 +272,31 @@ mod tests {
             AddrSpec::Any,
             net("10.0.0.0", 8),
             AddrSpec::Not(Box::new(net("10.0.0.0", 8))),
-            AddrSpec::List(vec![net("10.0.0.0", 8), AddrSpec::Not(Box::new(net("10.1.1.1", 32)))]),
-            AddrSpec::List(vec![AddrSpec::Not(Box::new(net("1.1.1.1", 32))), net("2001:db8::", 32)]),
-            AddrSpec::List(vec![AddrSpec::Not(Box::new(AddrSpec::List(vec![net("10.0.0.0", 8)])))]),
+            AddrSpec::List(vec![
+                net("10.0.0.0", 8),
+                AddrSpec::Not(Box::new(net("10.1.1.1", 32))),
+            ]),
+            AddrSpec::List(vec![
+                AddrSpec::Not(Box::new(net("1.1.1.1", 32))),
+                net("2001:db8::", 32),
+            ]),
+            AddrSpec::List(vec![AddrSpec::Not(Box::new(AddrSpec::List(vec![net(
+                "10.0.0.0", 8,
+            )])))]),
             AddrSpec::List(vec![net("0.0.0.0", 0), net("::", 0)]),
         ];
-        let ips = ["10.1.1.1", "10.2.3.4", "1.1.1.1", "9.255.255.255", "11.0.0.0", "2001:db8::5", "::1", "::ffff:10.9.9.9", "0.0.0.0", "255.255.255.255"];
+        let ips = [
+            "10.1.1.1",
+            "10.2.3.4",
+            "1.1.1.1",
+            "9.255.255.255",
+            "11.0.0.0",
+            "2001:db8::5",
+            "::1",
+            "::ffff:10.9.9.9",
+            "0.0.0.0",
+            "255.255.255.255",
+        ];
         for spec in &specs {
             let set = AddrSet::new(spec);
             for ip in ips {
@@ -289,7 +312,10 @@ mod tests {
             PortSpec::Any,
             PortSpec::Range(80, 90),
             PortSpec::Not(Box::new(PortSpec::Range(0, 1023))),
-            PortSpec::List(vec![PortSpec::Range(80, 90), PortSpec::Not(Box::new(PortSpec::Range(85, 85)))]),
+            PortSpec::List(vec![
+                PortSpec::Range(80, 90),
+                PortSpec::Not(Box::new(PortSpec::Range(85, 85))),
+            ]),
             PortSpec::List(vec![PortSpec::Not(Box::new(PortSpec::Range(443, 443)))]),
         ];
         for spec in &specs {

@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use vigil_event::{Analytic, Body, Endpoint, Event, Finding, FindingInfo, Priority, RuleRef, Severity, Subject};
+use vigil_event::{
+    Analytic, Body, Endpoint, Event, Finding, FindingInfo, Priority, RuleRef, Severity, Subject,
+};
 use vigil_net::app::Direction;
 use vigil_net::inspect::InspectCtx;
 
@@ -46,15 +48,39 @@ pub(crate) struct MatchEvidence<'a> {
 /// as shipped with ET Open), used when a rule gives no `priority`.
 pub(crate) fn classtype_priority(classtype: &str) -> u8 {
     match classtype {
-        "attempted-user" | "unsuccessful-user" | "successful-user" | "attempted-admin"
-        | "successful-admin" | "shellcode-detect" | "trojan-activity" | "web-application-attack"
-        | "policy-violation" | "targeted-activity" | "exploit-kit" | "domain-c2"
-        | "credential-theft" | "command-and-control" => 1,
-        "bad-unknown" | "attempted-recon" | "successful-recon-limited" | "successful-recon-largescale"
-        | "attempted-dos" | "successful-dos" | "rpc-portmap-decode" | "suspicious-filename-detect"
-        | "suspicious-login" | "system-call-detect" | "unusual-client-port-connection"
-        | "denial-of-service" | "non-standard-protocol" | "web-application-activity" | "misc-attack"
-        | "default-login-attempt" | "external-ip-check" | "pup-activity" | "social-engineering"
+        "attempted-user"
+        | "unsuccessful-user"
+        | "successful-user"
+        | "attempted-admin"
+        | "successful-admin"
+        | "shellcode-detect"
+        | "trojan-activity"
+        | "web-application-attack"
+        | "policy-violation"
+        | "targeted-activity"
+        | "exploit-kit"
+        | "domain-c2"
+        | "credential-theft"
+        | "command-and-control" => 1,
+        "bad-unknown"
+        | "attempted-recon"
+        | "successful-recon-limited"
+        | "successful-recon-largescale"
+        | "attempted-dos"
+        | "successful-dos"
+        | "rpc-portmap-decode"
+        | "suspicious-filename-detect"
+        | "suspicious-login"
+        | "system-call-detect"
+        | "unusual-client-port-connection"
+        | "denial-of-service"
+        | "non-standard-protocol"
+        | "web-application-activity"
+        | "misc-attack"
+        | "default-login-attempt"
+        | "external-ip-check"
+        | "pup-activity"
+        | "social-engineering"
         | "coin-mining" => 2,
         "tcp-connection" => 4,
         _ => 3,
@@ -126,19 +152,47 @@ pub(crate) fn finding(meta: &RuleMeta, ctx: &InspectCtx<'_>, ev: &MatchEvidence<
     ]);
     let mut evidence = BTreeMap::new();
     evidence.insert("buffer".to_owned(), serde_json::Value::from(ev.buffer));
-    evidence.insert("direction".to_owned(), serde_json::Value::from(if ctx.to_server { "to_server" } else { "to_client" }));
+    evidence.insert(
+        "direction".to_owned(),
+        serde_json::Value::from(if ctx.to_server {
+            "to_server"
+        } else {
+            "to_client"
+        }),
+    );
     evidence.insert("packet".to_owned(), serde_json::Value::from(ctx.packet));
-    evidence.insert("priority".to_owned(), serde_json::Value::from(meta.priority));
+    evidence.insert(
+        "priority".to_owned(),
+        serde_json::Value::from(meta.priority),
+    );
     if let Some(fp) = &meta.fast_pattern {
-        evidence.insert("fast_pattern".to_owned(), serde_json::Value::from(fp.as_str()));
+        evidence.insert(
+            "fast_pattern".to_owned(),
+            serde_json::Value::from(fp.as_str()),
+        );
     }
     if let Some((s, e)) = ev.span {
-        evidence.insert("match_offset".to_owned(), serde_json::Value::from(ev.base + s as u64));
-        evidence.insert("match_length".to_owned(), serde_json::Value::from(e.saturating_sub(s)));
-        let shown = ev.bytes.get(s..e.min(s + EXCERPT_BYTES)).unwrap_or_default();
-        evidence.insert("match".to_owned(), serde_json::Value::from(printable(shown)));
+        evidence.insert(
+            "match_offset".to_owned(),
+            serde_json::Value::from(ev.base + s as u64),
+        );
+        evidence.insert(
+            "match_length".to_owned(),
+            serde_json::Value::from(e.saturating_sub(s)),
+        );
+        let shown = ev
+            .bytes
+            .get(s..e.min(s + EXCERPT_BYTES))
+            .unwrap_or_default();
+        evidence.insert(
+            "match".to_owned(),
+            serde_json::Value::from(printable(shown)),
+        );
     }
-    evidence.insert("buffer_length".to_owned(), serde_json::Value::from(ev.bytes.len()));
+    evidence.insert(
+        "buffer_length".to_owned(),
+        serde_json::Value::from(ev.bytes.len()),
+    );
     let finding = Finding {
         finding_info: FindingInfo {
             uid: format!("{uid:016x}"),
@@ -163,7 +217,10 @@ pub(crate) fn finding(meta: &RuleMeta, ctx: &InspectCtx<'_>, ev: &MatchEvidence<
             first_seen_time: Some(ctx.ts.millis()),
             last_seen_time: Some(ctx.ts.millis()),
         },
-        subject: Subject { kind: "flow".to_owned(), value: flow.connection_info.uid.clone() },
+        subject: Subject {
+            kind: "flow".to_owned(),
+            value: flow.connection_info.uid.clone(),
+        },
         src_endpoint: Some(src.clone()),
         dst_endpoint: Some(dst.clone()),
         connection_info: Some(flow.connection_info.clone()),
@@ -175,7 +232,11 @@ pub(crate) fn finding(meta: &RuleMeta, ctx: &InspectCtx<'_>, ev: &MatchEvidence<
         incident_pcap: None,
     };
     let mut event = Event::new(ctx.ts, Body::Finding(finding)).with_severity(meta.severity);
-    event.priority = if meta.severity >= Severity::High { Priority::Urgent } else { Priority::Normal };
+    event.priority = if meta.severity >= Severity::High {
+        Priority::Urgent
+    } else {
+        Priority::Normal
+    };
     event.metadata.correlation_uid = Some(flow.connection_info.uid.clone());
     event
 }
@@ -191,10 +252,31 @@ mod tests {
 
     #[test]
     fn severity_follows_priority() {
-        assert_eq!(severity(classtype_priority("trojan-activity"), Some("trojan-activity")), Severity::High);
-        assert_eq!(severity(classtype_priority("successful-admin"), Some("successful-admin")), Severity::Critical);
-        assert_eq!(severity(classtype_priority("bad-unknown"), None), Severity::Medium);
-        assert_eq!(severity(classtype_priority("misc-activity"), None), Severity::Low);
-        assert_eq!(severity(classtype_priority("tcp-connection"), None), Severity::Informational);
+        assert_eq!(
+            severity(
+                classtype_priority("trojan-activity"),
+                Some("trojan-activity")
+            ),
+            Severity::High
+        );
+        assert_eq!(
+            severity(
+                classtype_priority("successful-admin"),
+                Some("successful-admin")
+            ),
+            Severity::Critical
+        );
+        assert_eq!(
+            severity(classtype_priority("bad-unknown"), None),
+            Severity::Medium
+        );
+        assert_eq!(
+            severity(classtype_priority("misc-activity"), None),
+            Severity::Low
+        );
+        assert_eq!(
+            severity(classtype_priority("tcp-connection"), None),
+            Severity::Informational
+        );
     }
 }

@@ -99,13 +99,21 @@ impl Regex {
             .build()
         {
             Ok(re) => Ok(Regex::Fancy(Box::new(re))),
-            Err(e) => Err(format!("pcre not supported by regex ({}) nor fancy-regex ({e})", first_line(&fast_err.to_string()))),
+            Err(e) => Err(format!(
+                "pcre not supported by regex ({}) nor fancy-regex ({e})",
+                first_line(&fast_err.to_string())
+            )),
         }
     }
 
     /// The first match in `hay` starting at or after `from` (positions are
     /// byte offsets into `hay`; `^` anchors at `hay`'s start).
-    pub fn find_at(&self, hay: &[u8], from: usize, scratch: &mut PcreScratch) -> Option<(usize, usize)> {
+    pub fn find_at(
+        &self,
+        hay: &[u8],
+        from: usize,
+        scratch: &mut PcreScratch,
+    ) -> Option<(usize, usize)> {
         if from > hay.len() {
             return None;
         }
@@ -115,7 +123,11 @@ impl Regex {
                 scratch.text.clear();
                 scratch.text.extend(hay.iter().map(|&b| char::from(b)));
                 let ascii = scratch.text.len() == hay.len();
-                let text_from = if ascii { from } else { latin1_byte_to_char_pos(hay, from) };
+                let text_from = if ascii {
+                    from
+                } else {
+                    latin1_byte_to_char_pos(hay, from)
+                };
                 match re.find_from_pos(&scratch.text, text_from) {
                     Ok(Some(m)) if ascii => Some((m.start(), m.end())),
                     Ok(Some(m)) => {
@@ -135,7 +147,11 @@ impl Regex {
 }
 
 fn first_line(s: &str) -> String {
-    let msg = s.lines().filter(|l| l.starts_with("error:")).collect::<Vec<_>>().join(" ");
+    let msg = s
+        .lines()
+        .filter(|l| l.starts_with("error:"))
+        .collect::<Vec<_>>()
+        .join(" ");
     if msg.is_empty() {
         s.lines().last().unwrap_or("").trim().to_owned()
     } else {
@@ -147,7 +163,8 @@ fn first_line(s: &str) -> String {
 /// ≥ 0x80 take two UTF-8 bytes.
 fn latin1_byte_to_char_pos(hay: &[u8], pos: usize) -> usize {
     let end = pos.min(hay.len());
-    hay.get(..end).map_or(0, |h| h.iter().map(|&b| if b < 0x80 { 1 } else { 2 }).sum())
+    hay.get(..end)
+        .map_or(0, |h| h.iter().map(|&b| if b < 0x80 { 1 } else { 2 }).sum())
 }
 
 /// Byte position in the original bytes of UTF-8 position `pos` of the Latin-1 text.
@@ -226,11 +243,17 @@ pub(crate) fn translate(pat: &str, latin1: bool) -> String {
                 }
                 b'd' if latin1 => out.push_str(if in_class { "0-9" } else { "[0-9]" }),
                 b'D' if latin1 && !in_class => out.push_str("[^0-9]"),
-                b'w' if latin1 => out.push_str(if in_class { "0-9A-Za-z_" } else { "[0-9A-Za-z_]" }),
+                b'w' if latin1 => out.push_str(if in_class {
+                    "0-9A-Za-z_"
+                } else {
+                    "[0-9A-Za-z_]"
+                }),
                 b'W' if latin1 && !in_class => out.push_str("[^0-9A-Za-z_]"),
-                b's' if latin1 => {
-                    out.push_str(if in_class { "\\t\\n\\x0B\\x0C\\r " } else { "[\\t\\n\\x0B\\x0C\\r ]" })
-                }
+                b's' if latin1 => out.push_str(if in_class {
+                    "\\t\\n\\x0B\\x0C\\r "
+                } else {
+                    "[\\t\\n\\x0B\\x0C\\r ]"
+                }),
                 b'S' if latin1 && !in_class => out.push_str("[^\\t\\n\\x0B\\x0C\\r ]"),
                 _ => {
                     out.push('\\');
@@ -373,7 +396,10 @@ mod tests {
         let f = PcreFlags::default();
         assert_eq!(find(r"\xff\x00", f, b"a\xff\x00b"), Some((1, 3)));
         assert_eq!(find(r"^GET", f, b"xGET"), None);
-        let i = PcreFlags { caseless: true, ..f };
+        let i = PcreFlags {
+            caseless: true,
+            ..f
+        };
         assert_eq!(find(r"select.+from", i, b"SELECT * FROM t"), Some((0, 13)));
         assert!(matches!(Regex::compile("a", f), Ok(Regex::Fast(_))));
     }

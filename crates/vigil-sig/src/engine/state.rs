@@ -162,7 +162,14 @@ impl ThresholdTable {
     ///
     /// A window starts at the first match after the previous one expired.
     /// `slot` tells a rule's threshold (0) from its detection filter (1).
-    pub fn check(&mut self, rule: u32, slot: u8, key: TrackKey, limiter: Limiter, now_ns: i64) -> bool {
+    pub fn check(
+        &mut self,
+        rule: u32,
+        slot: u8,
+        key: TrackKey,
+        limiter: Limiter,
+        now_ns: i64,
+    ) -> bool {
         let (count, seconds) = match limiter {
             Limiter::Threshold(_, c, s) => (c, s),
             Limiter::Filter(f) => (f.count, f.seconds),
@@ -173,7 +180,10 @@ impl ThresholdTable {
             self.evict(now_ns);
         }
         // A new entry starts "expired" so the first match opens a window.
-        let e = self.map.entry(k).or_insert(Entry { start_ns: i64::MIN, count: 0 });
+        let e = self.map.entry(k).or_insert(Entry {
+            start_ns: i64::MIN,
+            count: 0,
+        });
         if now_ns.saturating_sub(e.start_ns) < window {
             e.count = e.count.saturating_add(1);
         } else {
@@ -204,7 +214,8 @@ impl ThresholdTable {
         // Entries whose window is long over hold nothing worth keeping:
         // drop those older than an hour first, then the oldest sixteenth.
         let hour = 3_600 * 1_000_000_000i64;
-        self.map.retain(|_, e| now_ns.saturating_sub(e.start_ns) <= hour);
+        self.map
+            .retain(|_, e| now_ns.saturating_sub(e.start_ns) <= hour);
         if self.map.len() >= MAX_THRESHOLDS {
             let mut times: Vec<i64> = self.map.values().map(|e| e.start_ns).collect();
             let k = (times.len() / 16).max(1).min(times.len().saturating_sub(1));

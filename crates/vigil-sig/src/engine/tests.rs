@@ -13,7 +13,10 @@ use crate::vars::Vars;
 
 fn engine(rules: &[&str]) -> SignatureEngine {
     let vars = Vars::default();
-    let parsed = rules.iter().map(|r| parse_rule(r, &vars).expect("rule parses")).collect();
+    let parsed = rules
+        .iter()
+        .map(|r| parse_rule(r, &vars).expect("rule parses"))
+        .collect();
     let (e, summary) = SignatureEngine::compile(parsed);
     assert!(summary.rejected.is_empty(), "{summary}");
     e
@@ -37,7 +40,11 @@ fn flow(proto: u8) -> FlowMeta {
 fn ctx<'a>(f: &'a FlowMeta, to_client: bool, app: Option<AppProto>, secs: i64) -> InspectCtx<'a> {
     InspectCtx {
         flow: f,
-        dir: if to_client { Direction::ToOriginator } else { Direction::ToResponder },
+        dir: if to_client {
+            Direction::ToOriginator
+        } else {
+            Direction::ToResponder
+        },
         to_server: !to_client,
         established: true,
         app,
@@ -74,16 +81,32 @@ fn http_uri_rule_matches_and_finding_is_complete() {
     let f = flow(6);
     let c = ctx(&f, false, Some(AppProto::Http), 1);
     let mut out = Vec::new();
-    e.inspect(&c, &[(Buffer::HttpUri, b"/x?id=1 UNION SELECT pw"), (Buffer::HttpMethod, b"GET")], &mut out);
+    e.inspect(
+        &c,
+        &[
+            (Buffer::HttpUri, b"/x?id=1 UNION SELECT pw"),
+            (Buffer::HttpMethod, b"GET"),
+        ],
+        &mut out,
+    );
     assert_eq!(sids(&out), [100]);
     let ev = &out[0];
     assert_eq!(ev.severity_level(), Severity::High);
-    let Body::Finding(fi) = &ev.body else { panic!("not a finding") };
+    let Body::Finding(fi) = &ev.body else {
+        panic!("not a finding")
+    };
     assert_eq!(fi.finding_info.analytic.uid, "sig:1:100");
     assert_eq!(fi.finding_info.title, "SQLi union");
-    assert_eq!(fi.finding_info.analytic.category.as_deref(), Some("web-application-attack"));
+    assert_eq!(
+        fi.finding_info.analytic.category.as_deref(),
+        Some("web-application-attack")
+    );
     assert_eq!(fi.subject.value, "CflowA");
-    assert_eq!(fi.src_endpoint.as_ref().map(|e| e.port), Some(Some(40000)), "attacker is the client");
+    assert_eq!(
+        fi.src_endpoint.as_ref().map(|e| e.port),
+        Some(Some(40000)),
+        "attacker is the client"
+    );
     assert_eq!(fi.dst_endpoint.as_ref().map(|e| e.port), Some(Some(80)));
     let rule = fi.rule.as_ref().expect("rule ref");
     assert_eq!((rule.rev, rule.action.as_str()), (2, "alert"));
@@ -94,8 +117,14 @@ fn http_uri_rule_matches_and_finding_is_complete() {
     assert_eq!(fi.evidence["fast_pattern"], "select");
     // Same input again: the uid is deterministic.
     let mut out2 = Vec::new();
-    e.inspect(&c, &[(Buffer::HttpUri, b"/x?id=1 UNION SELECT pw")], &mut out2);
-    let Body::Finding(f2) = &out2[0].body else { panic!() };
+    e.inspect(
+        &c,
+        &[(Buffer::HttpUri, b"/x?id=1 UNION SELECT pw")],
+        &mut out2,
+    );
+    let Body::Finding(f2) = &out2[0].body else {
+        panic!()
+    };
     assert_eq!(f2.finding_info.uid, fi.finding_info.uid);
     // Wrong order, wrong direction, missing buffer: no match.
     assert!(run(&mut e, &c, &[(Buffer::HttpUri, b"/select union")]).is_empty());
@@ -115,8 +144,20 @@ fn rule_needs_all_its_buffers_at_one_point() {
     let f = flow(6);
     let c = ctx(&f, false, Some(AppProto::Http), 1);
     assert!(run(&mut e, &c, &[(Buffer::HttpUri, b"/login")]).is_empty());
-    assert_eq!(run(&mut e, &c, &[(Buffer::HttpMethod, b"POST"), (Buffer::HttpUri, b"/login")]), [1]);
-    assert!(run(&mut e, &c, &[(Buffer::HttpMethod, b"GET"), (Buffer::HttpUri, b"/login")]).is_empty());
+    assert_eq!(
+        run(
+            &mut e,
+            &c,
+            &[(Buffer::HttpMethod, b"POST"), (Buffer::HttpUri, b"/login")]
+        ),
+        [1]
+    );
+    assert!(run(
+        &mut e,
+        &c,
+        &[(Buffer::HttpMethod, b"GET"), (Buffer::HttpUri, b"/login")]
+    )
+    .is_empty());
 }
 
 #[test]
@@ -130,7 +171,10 @@ fn case_sensitive_and_nocase_share_a_prefilter_pattern() {
     assert_eq!(run(&mut e, &c, &[(Buffer::Stream, b"xx EVIL xx")]), [2]);
     // The first occurrence has the wrong case; the second is exact.
     c.stream_offset = 10;
-    assert_eq!(run(&mut e, &c, &[(Buffer::Stream, b"evil ... EvIl")]), [1, 2]);
+    assert_eq!(
+        run(&mut e, &c, &[(Buffer::Stream, b"evil ... EvIl")]),
+        [1, 2]
+    );
 }
 
 #[test]
@@ -182,9 +226,15 @@ fn header_addresses_ports_and_bidirectional() {
         r#"alert tcp any any -> any [443,8443] (msg:"ports"; content:"x"; sid:4;)"#,
     ]);
     let f = flow(6);
-    assert_eq!(run(&mut e, &ctx(&f, false, None, 1), &[(Buffer::Stream, b"x")]), [1, 2]);
+    assert_eq!(
+        run(&mut e, &ctx(&f, false, None, 1), &[(Buffer::Stream, b"x")]),
+        [1, 2]
+    );
     // Server → client: only the bidirectional rule (and "not", the sender is outside 10/8).
-    assert_eq!(run(&mut e, &ctx(&f, true, None, 1), &[(Buffer::Stream, b"x")]), [2, 3]);
+    assert_eq!(
+        run(&mut e, &ctx(&f, true, None, 1), &[(Buffer::Stream, b"x")]),
+        [2, 3]
+    );
 }
 
 #[test]
@@ -213,7 +263,10 @@ fn flowbits_across_two_inspections() {
     let req = ctx(&f, false, Some(AppProto::Http), 1);
     let resp = ctx(&f, true, Some(AppProto::Http), 2);
     assert_eq!(run(&mut e, &resp, &[(Buffer::HttpStatCode, b"401")]), [3]);
-    assert!(run(&mut e, &req, &[(Buffer::HttpUri, b"/login")]).is_empty(), "noalert");
+    assert!(
+        run(&mut e, &req, &[(Buffer::HttpUri, b"/login")]).is_empty(),
+        "noalert"
+    );
     assert_eq!(run(&mut e, &resp, &[(Buffer::HttpStatCode, b"401")]), [2]);
     assert!(run(&mut e, &req, &[(Buffer::HttpUri, b"/logout")]).is_empty());
     assert_eq!(run(&mut e, &resp, &[(Buffer::HttpStatCode, b"401")]), [3]);
@@ -231,7 +284,14 @@ fn flowbit_setter_runs_before_checker_at_the_same_point() {
         r#"alert tcp any any -> any any (msg:"set"; content:"one"; flowbits:set,b; sid:1;)"#,
     ]);
     let f = flow(6);
-    assert_eq!(run(&mut e, &ctx(&f, false, None, 1), &[(Buffer::Stream, b"one two")]), [1, 2]);
+    assert_eq!(
+        run(
+            &mut e,
+            &ctx(&f, false, None, 1),
+            &[(Buffer::Stream, b"one two")]
+        ),
+        [1, 2]
+    );
 }
 
 #[test]
@@ -277,12 +337,18 @@ fn pcre_rules_with_buffer_flags_and_relative() {
     assert_eq!(run(&mut e, &c, &[(Buffer::HttpUri, b"/a?cmd=x;ID")]), [1]);
     assert!(run(&mut e, &c, &[(Buffer::HttpUri, b"/a?cmd=x&id")]).is_empty());
     let c = ctx(&f, false, None, 1);
-    assert_eq!(run(&mut e, &c, &[(Buffer::Stream, b"len:x len: 12345")]), [2]);
+    assert_eq!(
+        run(&mut e, &c, &[(Buffer::Stream, b"len:x len: 12345")]),
+        [2]
+    );
     let mut c2 = c;
     c2.stream_offset = 100;
     assert!(run(&mut e, &c2, &[(Buffer::Stream, b"len: 12 user=admin")]).is_empty());
     c2.stream_offset = 200;
-    assert_eq!(run(&mut e, &c2, &[(Buffer::Stream, b"user=admin user=bob")]), [3]);
+    assert_eq!(
+        run(&mut e, &c2, &[(Buffer::Stream, b"user=admin user=bob")]),
+        [3]
+    );
 }
 
 #[test]
@@ -293,7 +359,10 @@ fn byte_test_and_isdataat_rules() {
     ]);
     let f = flow(17);
     let c = ctx(&f, false, None, 1);
-    assert_eq!(run(&mut e, &c, &[(Buffer::Packet, b"\x00\x01\x04\x00")]), [1]);
+    assert_eq!(
+        run(&mut e, &c, &[(Buffer::Packet, b"\x00\x01\x04\x00")]),
+        [1]
+    );
     assert!(run(&mut e, &c, &[(Buffer::Packet, b"\x00\x01\x00\x10")]).is_empty());
     assert_eq!(run(&mut e, &c, &[(Buffer::Packet, b"HDR0123456789")]), [2]);
     assert!(run(&mut e, &c, &[(Buffer::Packet, b"HDR012345678")]).is_empty());
@@ -321,7 +390,10 @@ fn dotprefix_transform_and_dns_query() {
     ]);
     let f = flow(17);
     let c = ctx(&f, false, Some(AppProto::Dns), 1);
-    assert_eq!(run(&mut e, &c, &[(Buffer::DnsQuery, b"a.EVIL.example")]), [1]);
+    assert_eq!(
+        run(&mut e, &c, &[(Buffer::DnsQuery, b"a.EVIL.example")]),
+        [1]
+    );
     assert_eq!(run(&mut e, &c, &[(Buffer::DnsQuery, b"evil.example")]), [1]);
     assert!(run(&mut e, &c, &[(Buffer::DnsQuery, b"notevil.example")]).is_empty());
 }
@@ -329,9 +401,16 @@ fn dotprefix_transform_and_dns_query() {
 #[test]
 fn unsupported_pcre_is_rejected_with_a_reason() {
     let vars = Vars::default();
-    let rule = parse_rule(r#"alert tcp any any -> any any (msg:"bad"; content:"a"; pcre:"/a(?<!b+)\K/"; sid:9;)"#, &vars)
-        .expect("parses");
-    let ok = parse_rule(r#"alert tcp any any -> any any (msg:"ok"; content:"a"; sid:10;)"#, &vars).expect("parses");
+    let rule = parse_rule(
+        r#"alert tcp any any -> any any (msg:"bad"; content:"a"; pcre:"/a(?<!b+)\K/"; sid:9;)"#,
+        &vars,
+    )
+    .expect("parses");
+    let ok = parse_rule(
+        r#"alert tcp any any -> any any (msg:"ok"; content:"a"; sid:10;)"#,
+        &vars,
+    )
+    .expect("parses");
     let (e, summary) = SignatureEngine::compile(vec![rule, ok]);
     assert_eq!(summary.compiled, 1);
     assert_eq!(e.rule_count(), 1);

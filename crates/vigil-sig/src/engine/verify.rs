@@ -63,14 +63,28 @@ impl ContentItem {
         startswith: bool,
         endswith: bool,
     ) -> Self {
-        let pat: Box<[u8]> = if nocase { pat.to_ascii_lowercase().into() } else { pat.into() };
+        let pat: Box<[u8]> = if nocase {
+            pat.to_ascii_lowercase().into()
+        } else {
+            pat.into()
+        };
         let finder = (!nocase).then(|| memmem::Finder::new(&pat[..]).into_owned());
         let (offset, depth) = if startswith {
             (Some(0), Some(u32::try_from(pat.len()).unwrap_or(u32::MAX)))
         } else {
             (offset, depth)
         };
-        Self { pat, nocase, negated, offset, depth, distance, within, endswith, finder }
+        Self {
+            pat,
+            nocase,
+            negated,
+            offset,
+            depth,
+            distance,
+            within,
+            endswith,
+            finder,
+        }
     }
 
     /// True when the content is placed relative to the previous match.
@@ -85,7 +99,9 @@ impl ContentItem {
             let d = i64::from(self.distance.unwrap_or(0));
             let start = (prev_end as i64).saturating_add(d).max(0);
             let end = match self.within {
-                Some(w) => (prev_end as i64).saturating_add(d).saturating_add(i64::from(w)),
+                Some(w) => (prev_end as i64)
+                    .saturating_add(d)
+                    .saturating_add(i64::from(w)),
                 None => len as i64,
             };
             let start = usize::try_from(start).ok()?;
@@ -147,7 +163,10 @@ pub(crate) fn find_nocase(hay: &[u8], pat: &[u8]) -> Option<usize> {
             memchr::memchr2(first, upper, window)?
         };
         let s = at + i;
-        if hay.get(s + 1..s + pat.len()).is_some_and(|t| t.eq_ignore_ascii_case(rest)) {
+        if hay
+            .get(s + 1..s + pat.len())
+            .is_some_and(|t| t.eq_ignore_ascii_case(rest))
+        {
             return Some(s);
         }
         at = s + 1;
@@ -305,7 +324,13 @@ impl Verifier<'_, '_> {
         self.seq(items, 0, 0, 0)
     }
 
-    fn seq(&mut self, items: &[Item], idx: usize, prev_end: usize, max_end: usize) -> Option<usize> {
+    fn seq(
+        &mut self,
+        items: &[Item],
+        idx: usize,
+        prev_end: usize,
+        max_end: usize,
+    ) -> Option<usize> {
         let Some(item) = items.get(idx) else {
             return Some(max_end);
         };
@@ -375,7 +400,11 @@ impl Verifier<'_, '_> {
                     }
                 }
             }
-            Item::IsDataAt { n, relative, negated } => {
+            Item::IsDataAt {
+                n,
+                relative,
+                negated,
+            } => {
                 let n = *n as usize;
                 let has = if *relative {
                     prev_end.saturating_add(n) <= len
@@ -445,12 +474,22 @@ impl Verifier<'_, '_> {
 /// Buffer position of a read at `offset` (from the start, or relative to
 /// the previous match's end).
 fn read_pos(offset: i32, relative: bool, prev_end: usize, base: u64) -> Option<usize> {
-    let origin: i64 = if relative { prev_end as i64 } else { -(i64::try_from(base).ok()?) };
+    let origin: i64 = if relative {
+        prev_end as i64
+    } else {
+        -(i64::try_from(base).ok()?)
+    };
     usize::try_from(origin.checked_add(i64::from(offset))?).ok()
 }
 
 /// Read a number of `nbytes` at `at`; `None` when out of the buffer or not a number.
-pub(crate) fn read_num(buf: &[u8], at: usize, nbytes: u8, format: NumFormat, mask: Option<u64>) -> Option<u64> {
+pub(crate) fn read_num(
+    buf: &[u8],
+    at: usize,
+    nbytes: u8,
+    format: NumFormat,
+    mask: Option<u64>,
+) -> Option<u64> {
     let bytes = buf.get(at..at.checked_add(usize::from(nbytes))?)?;
     let mut v: u64 = match format {
         NumFormat::Big => {
@@ -463,11 +502,17 @@ pub(crate) fn read_num(buf: &[u8], at: usize, nbytes: u8, format: NumFormat, mas
             if nbytes > 8 {
                 return None;
             }
-            bytes.iter().rev().fold(0u64, |a, &b| (a << 8) | u64::from(b))
+            bytes
+                .iter()
+                .rev()
+                .fold(0u64, |a, &b| (a << 8) | u64::from(b))
         }
         NumFormat::String(radix) => {
             // Suricata reads the leading digits of the field and fails when there are none.
-            let digits = bytes.iter().take_while(|b| char::from(**b).is_digit(radix)).count();
+            let digits = bytes
+                .iter()
+                .take_while(|b| char::from(**b).is_digit(radix))
+                .count();
             if digits == 0 {
                 return None;
             }
@@ -499,12 +544,20 @@ mod tests {
 
     fn run_base(items: &[Item], buf: &[u8], base: u64) -> bool {
         let mut s = PcreScratch::default();
-        let mut v = Verifier { buf, base, budget: BACKTRACK_BUDGET, scratch: &mut s, first_match: None };
+        let mut v = Verifier {
+            buf,
+            base,
+            budget: BACKTRACK_BUDGET,
+            scratch: &mut s,
+            first_match: None,
+        };
         v.run(items).is_some()
     }
 
     fn rel(p: &[u8], distance: Option<i32>, within: Option<u32>) -> Item {
-        Item::Content(ContentItem::new(p, false, false, None, None, distance, within, false, false))
+        Item::Content(ContentItem::new(
+            p, false, false, None, None, distance, within, false, false,
+        ))
     }
 
     fn pcre(p: &str, relative: bool, negated: bool) -> Item {
@@ -529,7 +582,11 @@ mod tests {
 
     #[test]
     fn offset_and_depth() {
-        let c = |o, d| Item::Content(ContentItem::new(b"ab", false, false, o, d, None, None, false, false));
+        let c = |o, d| {
+            Item::Content(ContentItem::new(
+                b"ab", false, false, o, d, None, None, false, false,
+            ))
+        };
         assert!(run(&[c(Some(2), None)], b"xxab"));
         assert!(!run(&[c(Some(3), None)], b"xxab"));
         // depth counts from offset: window [2, 4).
@@ -542,26 +599,74 @@ mod tests {
 
     #[test]
     fn absolute_positions_are_stream_positions() {
-        let c = Item::Content(ContentItem::new(b"GET", false, false, None, Some(3), None, None, false, false));
+        let c = Item::Content(ContentItem::new(
+            b"GET",
+            false,
+            false,
+            None,
+            Some(3),
+            None,
+            None,
+            false,
+            false,
+        ));
         assert!(run_base(&[c], b"GET /", 0));
-        let c = Item::Content(ContentItem::new(b"GET", false, false, None, Some(3), None, None, false, false));
+        let c = Item::Content(ContentItem::new(
+            b"GET",
+            false,
+            false,
+            None,
+            Some(3),
+            None,
+            None,
+            false,
+            false,
+        ));
         // The buffer starts at stream offset 10: "GET" here is not at stream start.
         assert!(!run_base(&[c], b"GET /", 10));
-        let c = Item::Content(ContentItem::new(b"ab", false, false, Some(12), Some(2), None, None, false, false));
+        let c = Item::Content(ContentItem::new(
+            b"ab",
+            false,
+            false,
+            Some(12),
+            Some(2),
+            None,
+            None,
+            false,
+            false,
+        ));
         assert!(run_base(&[c], b"xxab", 10));
     }
 
     #[test]
     fn startswith_endswith() {
-        let s = |p: &[u8]| Item::Content(ContentItem::new(p, false, false, None, None, None, None, true, false));
-        let e = |p: &[u8]| Item::Content(ContentItem::new(p, false, false, None, None, None, None, false, true));
+        let s = |p: &[u8]| {
+            Item::Content(ContentItem::new(
+                p, false, false, None, None, None, None, true, false,
+            ))
+        };
+        let e = |p: &[u8]| {
+            Item::Content(ContentItem::new(
+                p, false, false, None, None, None, None, false, true,
+            ))
+        };
         assert!(run(&[s(b"GET")], b"GET /"));
         assert!(!run(&[s(b"GET")], b" GET /"));
         assert!(run(&[e(b".exe")], b"/a.exe"));
         assert!(!run(&[e(b".exe")], b"/a.exe?x"));
         assert!(run(&[s(b"/a"), e(b"exe")], b"/a.exe"));
         // Relative endswith: after the first match and at the end.
-        let re = Item::Content(ContentItem::new(b"x", false, false, None, None, Some(0), None, false, true));
+        let re = Item::Content(ContentItem::new(
+            b"x",
+            false,
+            false,
+            None,
+            None,
+            Some(0),
+            None,
+            false,
+            true,
+        ));
         assert!(run(&[Item::Content(content(b"a")), re], b"a..x"));
     }
 
@@ -587,11 +692,19 @@ mod tests {
         assert!(run(&items, b"ab__ab__abcd"));
         assert!(!run(&items, b"ab__ab__ab_cd"));
         // Three levels: a, then b within 2, then c within 2 of b.
-        let items = [Item::Content(content(b"a")), rel(b"b", Some(0), Some(2)), rel(b"c", Some(0), Some(2))];
+        let items = [
+            Item::Content(content(b"a")),
+            rel(b"b", Some(0), Some(2)),
+            rel(b"c", Some(0), Some(2)),
+        ];
         assert!(run(&items, b"ab_ab__a_bc"));
         assert!(!run(&items, b"ab_xab_bc"));
         // Backtracking at the middle level: the second "b" is followed by "c".
-        let items = [Item::Content(content(b"a")), rel(b"b", Some(0), Some(3)), rel(b"c", Some(0), Some(1))];
+        let items = [
+            Item::Content(content(b"a")),
+            rel(b"b", Some(0), Some(3)),
+            rel(b"c", Some(0), Some(1)),
+        ];
         assert!(run(&items, b"abbc"));
         assert!(!run(&items, b"abbxc"));
         // No backtracking when the next item is absolute.
@@ -603,9 +716,19 @@ mod tests {
     fn backtracking_is_bounded() {
         // Pathological: many "a" and a relative item that never matches.
         let buf = vec![b'a'; 10_000];
-        let items = [Item::Content(content(b"a")), rel(b"a", Some(0), Some(1)), rel(b"b", Some(0), None)];
+        let items = [
+            Item::Content(content(b"a")),
+            rel(b"a", Some(0), Some(1)),
+            rel(b"b", Some(0), None),
+        ];
         let mut s = PcreScratch::default();
-        let mut v = Verifier { buf: &buf, base: 0, budget: BACKTRACK_BUDGET, scratch: &mut s, first_match: None };
+        let mut v = Verifier {
+            buf: &buf,
+            base: 0,
+            budget: BACKTRACK_BUDGET,
+            scratch: &mut s,
+            first_match: None,
+        };
         assert!(v.run(&items).is_none());
         assert_eq!(v.budget, 0);
     }
@@ -613,17 +736,32 @@ mod tests {
     #[test]
     fn negation() {
         let neg = |p: &[u8], d: Option<i32>, w: Option<u32>| {
-            Item::Content(ContentItem::new(p, false, true, None, None, d, w, false, false))
+            Item::Content(ContentItem::new(
+                p, false, true, None, None, d, w, false, false,
+            ))
         };
-        assert!(run(&[Item::Content(content(b"a")), neg(b"evil", None, None)], b"a good"));
-        assert!(!run(&[Item::Content(content(b"a")), neg(b"evil", None, None)], b"a evil"));
+        assert!(run(
+            &[Item::Content(content(b"a")), neg(b"evil", None, None)],
+            b"a good"
+        ));
+        assert!(!run(
+            &[Item::Content(content(b"a")), neg(b"evil", None, None)],
+            b"a evil"
+        ));
         // Negated relative: "evil" must not follow within 5 of "user=";
         // backtracking finds the second "user=" for which that holds.
-        let items = [Item::Content(content(b"user=")), neg(b"evil", Some(0), Some(5))];
+        let items = [
+            Item::Content(content(b"user=")),
+            neg(b"evil", Some(0), Some(5)),
+        ];
         assert!(!run(&items, b"user=evil"));
         assert!(run(&items, b"user=evil user=bob"));
         // Negation does not move the previous match end.
-        let items = [Item::Content(content(b"ab")), neg(b"zz", None, None), rel(b"cd", Some(0), Some(2))];
+        let items = [
+            Item::Content(content(b"ab")),
+            neg(b"zz", None, None),
+            rel(b"cd", Some(0), Some(2)),
+        ];
         assert!(run(&items, b"abcd"));
     }
 
@@ -646,7 +784,11 @@ mod tests {
 
     #[test]
     fn isdataat_cases() {
-        let isd = |n, relative, negated| Item::IsDataAt { n, relative, negated };
+        let isd = |n, relative, negated| Item::IsDataAt {
+            n,
+            relative,
+            negated,
+        };
         assert!(run(&[isd(3, false, false)], b"abcd"));
         assert!(!run(&[isd(4, false, false)], b"abcd"));
         assert!(run(&[isd(4, false, true)], b"abcd"));
@@ -662,13 +804,37 @@ mod tests {
     #[test]
     fn byte_test_and_jump() {
         let bt = |nbytes, op, value, offset, relative, format| {
-            Item::ByteTest(ByteTest { nbytes, op, negated: false, value, offset, relative, format, bitmask: None })
+            Item::ByteTest(ByteTest {
+                nbytes,
+                op,
+                negated: false,
+                value,
+                offset,
+                relative,
+                format,
+                bitmask: None,
+            })
         };
-        assert!(run(&[bt(2, ByteOp::Eq, 0x0102, 1, false, NumFormat::Big)], b"\x00\x01\x02"));
-        assert!(run(&[bt(2, ByteOp::Eq, 0x0201, 1, false, NumFormat::Little)], b"\x00\x01\x02"));
-        assert!(!run(&[bt(2, ByteOp::Gt, 0x0102, 1, false, NumFormat::Big)], b"\x00\x01\x02"));
-        assert!(!run(&[bt(4, ByteOp::Eq, 1, 1, false, NumFormat::Big)], b"\x00\x01\x02"));
-        let items = [Item::Content(content(b"len=")), bt(3, ByteOp::Ge, 100, 0, true, NumFormat::String(10))];
+        assert!(run(
+            &[bt(2, ByteOp::Eq, 0x0102, 1, false, NumFormat::Big)],
+            b"\x00\x01\x02"
+        ));
+        assert!(run(
+            &[bt(2, ByteOp::Eq, 0x0201, 1, false, NumFormat::Little)],
+            b"\x00\x01\x02"
+        ));
+        assert!(!run(
+            &[bt(2, ByteOp::Gt, 0x0102, 1, false, NumFormat::Big)],
+            b"\x00\x01\x02"
+        ));
+        assert!(!run(
+            &[bt(4, ByteOp::Eq, 1, 1, false, NumFormat::Big)],
+            b"\x00\x01\x02"
+        ));
+        let items = [
+            Item::Content(content(b"len=")),
+            bt(3, ByteOp::Ge, 100, 0, true, NumFormat::String(10)),
+        ];
         assert!(run(&items, b"len=250;"));
         assert!(!run(&items, b"len=25;"));
         let masked = Item::ByteTest(ByteTest {
