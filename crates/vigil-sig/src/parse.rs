@@ -1193,8 +1193,7 @@ fn byte_test(v: &str) -> Result<ByteTest, RuleError> {
         bitmask: None,
         dce: false,
     };
-    let mut iter = rest.iter().copied();
-    while let Some(flag) = iter.next() {
+    for flag in rest.iter().copied() {
         match flag {
             "relative" => bt.relative = true,
             "big" => bt.endian = Endian::Big,
@@ -1631,4 +1630,598 @@ fn detect_text(kind: &DetectKind) -> String {
         }
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn rule(opts: &str) -> Result<Rule, RuleError> {
+        parse_rule(
+            &format!("alert http any any -> any any ({opts} sid:1;)"),
+            &Vars::default(),
+        )
+    }
+
+    fn ok(opts: &str) -> Rule {
+        rule(opts).unwrap_or_else(|e| panic!("{opts}: {e}"))
+    }
+
+    fn only_content(r: &Rule) -> (&BufferSpec, &Content) {
+        match r.detection.as_slice() {
+            [Detect {
+                buffer,
+                kind: DetectKind::Content(c),
+            }] => (buffer, c),
+            other => panic!("expected one content, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn header_forms() {
+        let v = Vars::default();
+        let r = parse_rule(
+            "drop tcp [10.0.0.0/8,!10.1.0.0/16] ![80,443] <> $HOME_NET 1024: (msg:\"x\"; sid:7; rev:3; gid:2;)",
+            &v,
+        )
+        .unwrap();
+        assert_eq!(r.action, Action::Drop);
+        assert_eq!(r.protocol, Protocol::Tcp);
+        assert_eq!(r.direction, RuleDirection::Both);
+        assert!(
+            r.src.matches("10.2.0.1".parse().unwrap())
+                && !r.src.matches("10.1.0.1".parse().unwrap())
+        );
+        assert!(!r.src_ports.matches(443) && r.src_ports.matches(8080));
+        assert!(r.dst_ports.matches(1024) && !r.dst_ports.matches(1023));
+        assert_eq!((r.sid, r.rev, r.gid), (7, 3, 2));
+        for (proto, want) in [
+            ("dns", Protocol::App(AppProto::Dns)),
+            ("tls", Protocol::App(AppProto::Tls)),
+            ("ssh", Protocol::App(AppProto::Ssh)),
+            ("udp", Protocol::Udp),
+            ("icmp", Protocol::Icmp),
+            ("ip", Protocol::Ip),
+            ("tcp-pkt", Protocol::TcpPkt),
+        ] {
+            let r = parse_rule(&format!("alert {proto} any any -> any any (sid:1;)"), &v).unwrap();
+            assert_eq!(r.protocol, want);
+        }
+    }
+
+    #[test]
+    fn errors_name_the_option_or_part() {
+        let v = Vars::default();
+        let cases: &[(&str, &str)] = &[
+            ("alert smtp any any -> any any (sid:1;)", "unsupported protocol: smtp"),
+            ("alert tcp any any -> any any (lua:x.lua; sid:1;)", "unsupported option: lua"),
+            ("alert http any any -> any any (http.request_line; content:\"a\"; sid:1;)", "unsupported buffer: http.request_line"),
+            ("alert http any any -> any any (smb.named_pipe; content:\"a\"; sid:1;)", "unsupported buffer: smb.named_pipe"),
+            ("alert http any any -> any any (content:\"a\"; http_raw_header; sid:1;)", "unsupported buffer: http_raw_header"),
+            ("alert http any any -> any any (pcre:\"/a/D\"; sid:1;)", "unsupported buffer: http.header.raw"),
+            ("alert tcp any any -> any any (content:\"a\"; byte_test:2,=,x,0; sid:1;)", "unsupported form of byte_test"),
+            ("alert tcp any any -> any any (flow:only_frag; sid:1;)", "unsupported form of flow"),
+            ("alert tcp any any -> any any (msg:\"x\";)", "missing sid"),
+            ("alert tcp any any -> any (sid:1;)", "bad header"),
+            ("alert tcp any any => any any (sid:1;)", "bad header"),
+            ("hello tcp any any -> any any (sid:1;)", "bad header"),
+            ("alert tcp $NOPE any -> any any (sid:1;)", "unknown variable: $NOPE"),
+            ("alert tcp any any -> any any (sid:1;", "bad header"),
+            ("alert tcp any any -> any any (nocase; sid:1;)", "bad option: nocase"),
+            ("alert tcp any any -> any any (content:\"|4\"; sid:1;)", "bad option: content"),
+            ("alert tcp any any -> any any (content:\"|zz|\"; sid:1;)", "bad option: content"),
+            ("alert tcp any any -> any any (content:abc; sid:1;)", "bad option: content"),
+            ("alert tcp any any -> any any (content:\"\"; sid:1;)", "bad option: content"),
+            ("alert tcp any any -> any any (content:\"a\"; depth:x1; sid:1;)", "unsupported form of depth"),
+            ("alert tcp any any -> any any (content:\"a\"; depth:-1; sid:1;)", "bad option: depth"),
+            ("alert tcp any any -> any any (content:\"a\"; within:0; sid:1;)", "bad option: within"),
+            ("alert tcp any any -> any any (content:\"ab\"; fast_pattern:1,5; sid:1;)", "bad option: fast_pattern"),
+            ("alert tcp any any -> any any (pcre:\"a/i\"; sid:1;)", "bad option: pcre"),
+            ("alert tcp any any -> any any (pcre:\"/a/q\"; sid:1;)", "bad option: pcre"),
+            ("alert tcp any any -> any any (pcre:\"/a/UH\"; sid:1;)", "bad option: pcre"),
+            ("alert tcp any any -> any any (flow:sideways; sid:1;)", "bad option: flow"),
+            ("alert tcp any any -> any any (flowbits:set; sid:1;)", "bad option: flowbits"),
+            ("alert tcp any any -> any any (flowbits:frob,x; sid:1;)", "bad option: flowbits"),
+            ("alert tcp any any -> any any (threshold:type limit, count 1; sid:1;)", "bad option: threshold"),
+            ("alert tcp any any -> any any (threshold:type x, track by_src, count 1, seconds 1; sid:1;)", "bad option: threshold"),
+            ("alert tcp any any -> any any (detection_filter:track by_nobody, count 1, seconds 1; sid:1;)", "bad option: detection_filter"),
+            ("alert tcp any any -> any any (dsize:5<>3; sid:1;)", "bad option: dsize"),
+            ("alert tcp any any -> any any (bsize:3; sid:1;)", "bad option: bsize"),
+            ("alert tcp any any -> any any (dotprefix; sid:1;)", "bad option: dotprefix"),
+            ("alert tcp any any -> any any (byte_test:9,=,1,0; sid:1;)", "bad option: byte_test"),
+            ("alert tcp any any -> any any (byte_test:2,~,1,0; sid:1;)", "bad option: byte_test"),
+            ("alert tcp any any -> any any (byte_jump:2,0,from_end,from_beginning; sid:1;)", "bad option: byte_jump"),
+            ("alert tcp any any -> any any (isdataat:1,sideways; sid:1;)", "bad option: isdataat"),
+            ("alert tcp any any -> any any (xbits:set,x; sid:1;)", "bad option: xbits"),
+            ("alert tcp any any -> any any (target:nobody; sid:1;)", "bad option: target"),
+            ("alert tcp any any -> any any (sid:1; msg:\"x\")", "bad option: msg"),
+        ];
+        for (text, reason) in cases {
+            let err = parse_rule(text, &v).expect_err(text);
+            assert_eq!(err.reason(), *reason, "{text}: {err}");
+        }
+        let err = rule("lua:x;").unwrap_err();
+        assert_eq!(err.option(), Some("lua"));
+        assert!(err.is_unsupported());
+        assert!(!rule("nocase;").unwrap_err().is_unsupported());
+    }
+
+    #[test]
+    fn content_decoding_and_escapes() {
+        let cases: &[(&str, &[u8])] = &[
+            (r#"content:"abc";"#, b"abc"),
+            (r#"content:"a|3b 3A|b";"#, b"a;:b"),
+            (r#"content:"|0d0a|";"#, b"\r\n"),
+            (r#"content:"a\;b\"c\\d";"#, b"a;b\"c\\d"),
+            (r#"content:"|ff 00|x";"#, &[0xff, 0, b'x']),
+            (r#"content: "spaced";"#, b"spaced"),
+        ];
+        for (opts, want) in cases {
+            let r = ok(opts);
+            assert_eq!(only_content(&r).1.pattern, *want, "{opts}");
+        }
+        let r = ok(r#"content:!"x"; nocase;"#);
+        let (_, c) = only_content(&r);
+        assert!(c.negated && c.nocase);
+        let r = ok(r#"msg:"a \"quoted\" \; msg";"#);
+        assert_eq!(r.msg, "a \"quoted\" ; msg");
+    }
+
+    #[test]
+    fn content_modifiers() {
+        let r = ok(
+            r#"content:"a"; offset:2; depth:10; content:"b"; distance:-3; within:5; fast_pattern; content:"c"; startswith; endswith; rawbytes; content:"dd"; fast_pattern:1,1; content:"e"; fast_pattern:only;"#,
+        );
+        let cs: Vec<&Content> = r
+            .detection
+            .iter()
+            .map(|d| match &d.kind {
+                DetectKind::Content(c) => c,
+                _ => panic!(),
+            })
+            .collect();
+        assert_eq!((cs[0].offset, cs[0].depth), (Some(2), Some(10)));
+        assert_eq!((cs[1].distance, cs[1].within), (Some(-3), Some(5)));
+        assert!(cs[1].is_relative() && !cs[0].is_relative());
+        assert_eq!(cs[1].fast_pattern, FastPattern::Yes);
+        assert!(cs[2].startswith && cs[2].endswith);
+        assert_eq!(cs[3].fast_pattern, FastPattern::Chop { offset: 1, len: 1 });
+        assert_eq!(cs[4].fast_pattern, FastPattern::Only);
+        assert_eq!(r.explicit_fast_pattern(), Some(1));
+    }
+
+    #[test]
+    fn buffers_sticky_and_modifier_forms() {
+        let u = BufferSel::Seam(Buffer::HttpUri);
+        let cases: &[(&str, BufferSel)] = &[
+            (r#"http.uri; content:"a";"#, u),
+            (r#"content:"a"; http_uri;"#, u),
+            (r#"uricontent:"a";"#, u),
+            (
+                r#"http.uri.raw; content:"a";"#,
+                BufferSel::Seam(Buffer::HttpRawUri),
+            ),
+            (
+                r#"content:"a"; http_raw_uri;"#,
+                BufferSel::Seam(Buffer::HttpRawUri),
+            ),
+            (
+                r#"content:"a"; http_header;"#,
+                BufferSel::Seam(Buffer::HttpHeader),
+            ),
+            (
+                r#"content:"a"; http_client_body;"#,
+                BufferSel::Seam(Buffer::HttpRequestBody),
+            ),
+            (
+                r#"http.request_body; content:"a";"#,
+                BufferSel::Seam(Buffer::HttpRequestBody),
+            ),
+            (
+                r#"content:"a"; http_method;"#,
+                BufferSel::Seam(Buffer::HttpMethod),
+            ),
+            (
+                r#"content:"a"; http_user_agent;"#,
+                BufferSel::Seam(Buffer::HttpUserAgent),
+            ),
+            (
+                r#"content:"a"; http_host;"#,
+                BufferSel::Seam(Buffer::HttpHost),
+            ),
+            (
+                r#"content:"a"; http_stat_code;"#,
+                BufferSel::Seam(Buffer::HttpStatCode),
+            ),
+            (
+                r#"file_data; content:"a";"#,
+                BufferSel::Seam(Buffer::FileData),
+            ),
+            (
+                r#"file.data; content:"a";"#,
+                BufferSel::Seam(Buffer::FileData),
+            ),
+            (
+                r#"dns_query; content:"a";"#,
+                BufferSel::Seam(Buffer::DnsQuery),
+            ),
+            (
+                r#"dns.query; content:"a";"#,
+                BufferSel::Seam(Buffer::DnsQuery),
+            ),
+            (r#"tls_sni; content:"a";"#, BufferSel::Seam(Buffer::TlsSni)),
+            (r#"tls.sni; content:"a";"#, BufferSel::Seam(Buffer::TlsSni)),
+            (
+                r#"tls.cert_subject; content:"a";"#,
+                BufferSel::Seam(Buffer::TlsCertSubject),
+            ),
+            (
+                r#"ja3.hash; content:"a";"#,
+                BufferSel::Seam(Buffer::Ja3Hash),
+            ),
+            (r#"http.uri; pkt_data; content:"a";"#, BufferSel::Payload),
+            (r#"content:"a";"#, BufferSel::Payload),
+            (
+                r#"http.cookie; content:"a";"#,
+                BufferSel::HttpHeaderValue {
+                    name: "cookie",
+                    side: HttpSide::Either,
+                },
+            ),
+            (
+                r#"http.header_names; content:"a";"#,
+                BufferSel::HttpHeaderNames {
+                    side: HttpSide::Either,
+                },
+            ),
+            // pcre buffer flags override the sticky buffer.
+            (r#"http.host; pcre:"/a/U";"#, u),
+            (r#"pcre:"/a/P";"#, BufferSel::Seam(Buffer::HttpRequestBody)),
+            (
+                r#"pcre:"/a/C";"#,
+                BufferSel::HttpHeaderValue {
+                    name: "cookie",
+                    side: HttpSide::Either,
+                },
+            ),
+        ];
+        for (opts, want) in cases {
+            let r = ok(opts);
+            assert_eq!(
+                r.detection.last().map(|d| d.buffer.sel),
+                Some(*want),
+                "{opts}"
+            );
+        }
+        // The sticky buffer applies to everything after it, a modifier to one content.
+        let r = ok(r#"content:"a"; http.uri; content:"b"; content:"c";"#);
+        let sels: Vec<BufferSel> = r.detection.iter().map(|d| d.buffer.sel).collect();
+        assert_eq!(sels, vec![BufferSel::Payload, u, u]);
+        assert_eq!(r.seam_buffers(), vec![Buffer::HttpUri]);
+        assert!(r.uses_payload());
+    }
+
+    #[test]
+    fn flow_direction_settles_two_way_buffers() {
+        let to_client = |opts: &str| ok(&format!("flow:established,to_client; {opts}"));
+        let to_server = |opts: &str| ok(&format!("flow:established,to_server; {opts}"));
+        let sel = |r: Rule| r.detection[0].buffer.sel;
+        assert_eq!(
+            sel(to_client(r#"http.header; content:"a";"#)),
+            BufferSel::Seam(Buffer::HttpResponseHeader)
+        );
+        assert_eq!(
+            sel(to_server(r#"http.header; content:"a";"#)),
+            BufferSel::Seam(Buffer::HttpHeader)
+        );
+        assert_eq!(
+            sel(to_server(r#"file.data; content:"a";"#)),
+            BufferSel::Seam(Buffer::HttpRequestBody)
+        );
+        assert_eq!(
+            sel(to_client(r#"file.data; content:"a";"#)),
+            BufferSel::Seam(Buffer::FileData)
+        );
+        assert_eq!(
+            sel(to_client(r#"http.cookie; content:"a";"#)),
+            BufferSel::HttpHeaderValue {
+                name: "set-cookie",
+                side: HttpSide::Response
+            }
+        );
+        assert_eq!(
+            sel(to_server(r#"http.content_type; content:"a";"#)),
+            BufferSel::HttpHeaderValue {
+                name: "content-type",
+                side: HttpSide::Request
+            }
+        );
+        assert_eq!(
+            sel(to_client(r#"http.header_names; content:"a";"#)),
+            BufferSel::HttpHeaderNames {
+                side: HttpSide::Response
+            }
+        );
+    }
+
+    #[test]
+    fn transforms_attach_to_the_sticky_buffer() {
+        let r =
+            ok(r#"dns.query; dotprefix; content:".evil.com"; endswith; http.uri; content:"x";"#);
+        assert_eq!(r.detection[0].buffer.transforms, vec![Transform::DotPrefix]);
+        assert!(r.detection[1].buffer.transforms.is_empty());
+    }
+
+    #[test]
+    fn pcre_forms() {
+        let r = ok(r#"pcre:!"/^a\;b[\"']c/smixAEGRO";"#);
+        let DetectKind::Pcre(p) = &r.detection[0].kind else {
+            panic!()
+        };
+        assert_eq!(p.pattern, r#"^a\;b[\"']c"#);
+        assert!(p.negated);
+        let f = p.flags;
+        assert!(f.caseless && f.dotall && f.multiline && f.extended && f.anchored);
+        assert!(f.dollar_endonly && f.ungreedy && f.relative && f.override_limits);
+        // A quote inside a character class needs no escape; the slash search is from the end.
+        let r = ok(r#"pcre:"/^["']?a\/b/Ri";"#);
+        let DetectKind::Pcre(p) = &r.detection[0].kind else {
+            panic!()
+        };
+        assert_eq!(p.pattern, r#"^["']?a\/b"#);
+    }
+
+    #[test]
+    fn byte_tests_and_isdataat() {
+        let r = ok("byte_test:4,>,1000,20,relative,little; byte_test:2,!&,0x8000,0; byte_test:3,=,100,-2,relative,string,dec,bitmask 0xff; byte_jump:4,-12,relative,from_beginning,little,multiplier 2,post_offset -3,align; isdataat:!1,relative; isdataat:50;");
+        let kinds: Vec<&DetectKind> = r.detection.iter().map(|d| &d.kind).collect();
+        let DetectKind::ByteTest(a) = kinds[0] else {
+            panic!()
+        };
+        assert_eq!(
+            (a.bytes, a.op, a.value, a.offset, a.relative, a.endian),
+            (4, ByteOp::Gt, 1000, 20, true, Endian::Little)
+        );
+        let DetectKind::ByteTest(b) = kinds[1] else {
+            panic!()
+        };
+        assert_eq!((b.op, b.negated, b.value), (ByteOp::And, true, 0x8000));
+        let DetectKind::ByteTest(c) = kinds[2] else {
+            panic!()
+        };
+        assert_eq!(
+            (c.string, c.bitmask, c.offset),
+            (Some(NumBase::Dec), Some(0xff), -2)
+        );
+        let DetectKind::ByteJump(j) = kinds[3] else {
+            panic!()
+        };
+        assert_eq!(
+            (j.bytes, j.offset, j.multiplier, j.post_offset),
+            (4, -12, 2, -3)
+        );
+        assert!(j.relative && j.from_beginning && j.align && j.endian == Endian::Little);
+        assert_eq!(
+            kinds[4],
+            &DetectKind::IsDataAt(IsDataAt {
+                offset: 1,
+                negated: true,
+                relative: true
+            })
+        );
+        assert_eq!(
+            kinds[5],
+            &DetectKind::IsDataAt(IsDataAt {
+                offset: 50,
+                negated: false,
+                relative: false
+            })
+        );
+    }
+
+    #[test]
+    fn rule_level_options() {
+        let r = ok("flow:established,to_server,only_stream; flowbits:set,a; flowbits:isset,b|c; flowbits:noalert; xbits:set,x,track ip_src,expire 60; dsize:>100; threshold: type limit, track by_src, seconds 60, count 1; detection_filter:track by_dst, count 5, seconds 10; reference:url,example.com/a,b; reference:cve,2021-44228; classtype:trojan-activity; priority:2; target:dest_ip; metadata:former_category MALWARE, tag c2, tag x;");
+        assert_eq!(
+            r.flow,
+            FlowOpts {
+                state: Some(FlowState::Established),
+                dir: Some(FlowDir::ToServer),
+                stream: Some(StreamMode::OnlyStream)
+            }
+        );
+        assert_eq!(
+            r.flowbits[0],
+            Flowbit {
+                cmd: BitCmd::Set,
+                names: vec!["a".into()],
+                any: false
+            }
+        );
+        assert_eq!(
+            r.flowbits[1],
+            Flowbit {
+                cmd: BitCmd::IsSet,
+                names: vec!["b".into(), "c".into()],
+                any: true
+            }
+        );
+        assert!(r.noalert);
+        assert_eq!(
+            r.xbits[0],
+            Xbit {
+                cmd: BitCmd::Set,
+                name: "x".into(),
+                track: XbitTrack::IpSrc,
+                expire: Some(60)
+            }
+        );
+        assert_eq!(r.dsize, Some(IntCmp::Gt(100)));
+        assert_eq!(
+            r.threshold,
+            Some(Threshold {
+                kind: ThresholdKind::Limit,
+                track: Track::BySrc,
+                count: 1,
+                seconds: 60
+            })
+        );
+        assert_eq!(
+            r.detection_filter,
+            Some(DetectionFilter {
+                track: Track::ByDst,
+                count: 5,
+                seconds: 10
+            })
+        );
+        assert_eq!(
+            r.references[0],
+            Reference {
+                kind: "url".into(),
+                value: "example.com/a,b".into()
+            }
+        );
+        assert_eq!(r.classtype.as_deref(), Some("trojan-activity"));
+        assert_eq!((r.priority, r.target), (Some(2), Some(Target::DestIp)));
+        assert_eq!(r.metadata["tag"], vec!["c2".to_owned(), "x".to_owned()]);
+        assert_eq!(r.metadata["former_category"], vec!["MALWARE".to_owned()]);
+        for (text, want) in [
+            ("5", IntCmp::Eq(5)),
+            ("!5", IntCmp::Ne(5)),
+            ("<5", IntCmp::Lt(5)),
+            ("<=5", IntCmp::Le(5)),
+            (">=5", IntCmp::Ge(5)),
+            ("2<>9", IntCmp::Between(2, 9)),
+        ] {
+            assert_eq!(ok(&format!("dsize:{text};")).dsize, Some(want), "{text}");
+        }
+        let r = ok("urilen:>10; urilen:5,raw; http.host; bsize:<30;");
+        let b: Vec<(BufferSel, &DetectKind)> = r
+            .detection
+            .iter()
+            .map(|d| (d.buffer.sel, &d.kind))
+            .collect();
+        assert_eq!(
+            b[0],
+            (
+                BufferSel::Seam(Buffer::HttpUri),
+                &DetectKind::Bsize(IntCmp::Gt(10))
+            )
+        );
+        assert_eq!(
+            b[1],
+            (
+                BufferSel::Seam(Buffer::HttpRawUri),
+                &DetectKind::Bsize(IntCmp::Eq(5))
+            )
+        );
+        assert_eq!(
+            b[2],
+            (
+                BufferSel::Seam(Buffer::HttpHost),
+                &DetectKind::Bsize(IntCmp::Lt(30))
+            )
+        );
+    }
+
+    #[test]
+    fn encode_content_round_trips() {
+        let bytes: &[u8] = b"a;b\"c|d\\e\r\n\xff ";
+        let text = encode_content(bytes);
+        assert_eq!(decode_content(&text).unwrap(), bytes);
+    }
+
+    #[test]
+    fn display_round_trips_real_rules() {
+        let v = Vars::default();
+        let texts = [
+            r#"alert http $EXTERNAL_NET any -> $HOME_NET any (msg:"ET x \"y\""; flow:established,to_client; http.header; content:"Server|3a 20|x"; nocase; file.data; content:"MZ"; depth:2; content:"PE|00 00|"; distance:0; within:200; fast_pattern; http.cookie; content:"a=b"; reference:url,example.com; classtype:trojan-activity; metadata:tag x, tag y; sid:2000001; rev:4;)"#,
+            r#"alert dns any any -> any any (msg:"dns"; dns.query; dotprefix; content:".evil.example"; endswith; threshold:type both,track by_src,count 2,seconds 60; sid:5; rev:1;)"#,
+            r#"alert tcp any any -> any [80,!81] (msg:"b"; flowbits:isset,a|b; flowbits:noalert; dsize:10<>20; content:"a"; byte_test:2,!&,0x8000,0,relative,little; byte_jump:4,-1,relative,from_beginning,post_offset 2; isdataat:!3,relative; pcre:"/x\;y/Ri"; urilen:3; sid:6; rev:0; gid:3;)"#,
+        ];
+        for text in texts {
+            let r = parse_rule(text, &v).unwrap();
+            let printed = r.to_string();
+            let again = parse_rule(&printed, &v).unwrap_or_else(|e| panic!("{printed}: {e}"));
+            assert_eq!(again, r, "{printed}");
+        }
+    }
+
+    fn arb_content() -> impl Strategy<Value = Content> {
+        (
+            prop::collection::vec(any::<u8>(), 1..12),
+            any::<bool>(),
+            any::<bool>(),
+            prop::option::of(0u32..100),
+            prop::option::of(1u32..100),
+            prop::option::of(-50i32..50),
+            prop::option::of(1u32..100),
+            any::<bool>(),
+        )
+            .prop_map(
+                |(pattern, negated, nocase, offset, depth, distance, within, fp)| Content {
+                    pattern,
+                    negated,
+                    nocase,
+                    offset,
+                    depth,
+                    distance,
+                    within,
+                    startswith: false,
+                    endswith: false,
+                    fast_pattern: if fp {
+                        FastPattern::Yes
+                    } else {
+                        FastPattern::No
+                    },
+                },
+            )
+    }
+
+    fn arb_buffer() -> impl Strategy<Value = BufferSel> {
+        prop::sample::select(vec![
+            BufferSel::Payload,
+            BufferSel::Seam(Buffer::HttpUri),
+            BufferSel::Seam(Buffer::HttpRawUri),
+            BufferSel::Seam(Buffer::HttpHost),
+            BufferSel::Seam(Buffer::HttpRequestBody),
+            BufferSel::Seam(Buffer::DnsQuery),
+            BufferSel::Seam(Buffer::TlsSni),
+            BufferSel::HttpHeaderValue {
+                name: "referer",
+                side: HttpSide::Request,
+            },
+        ])
+    }
+
+    proptest! {
+        #[test]
+        fn random_text_never_panics(text in ".{0,300}") {
+            let _ = parse_rule(&text, &Vars::default());
+        }
+
+        #[test]
+        fn random_options_never_panic(opts in prop::collection::vec("[a-z_.]{1,12}(:[ -~]{0,20})?", 0..8)) {
+            let text = format!("alert http any any -> any any ({} sid:1;)", opts.join("; "));
+            let _ = parse_rule(&text, &Vars::default());
+        }
+
+        #[test]
+        fn parse_print_parse_is_identity(
+            items in prop::collection::vec((arb_buffer(), arb_content()), 0..6),
+            msg in "[ -~]{0,30}",
+            sid in 1u32..10_000_000,
+        ) {
+            let mut r = Rule::new(Action::Alert, Protocol::App(AppProto::Http), sid);
+            r.msg = msg;
+            r.detection = items
+                .into_iter()
+                .map(|(sel, c)| Detect { buffer: BufferSpec { sel, transforms: Vec::new() }, kind: DetectKind::Content(c) })
+                .collect();
+            let printed = r.to_string();
+            let parsed = parse_rule(&printed, &Vars::default());
+            prop_assert_eq!(parsed, Ok(r), "{}", printed);
+        }
+    }
 }
