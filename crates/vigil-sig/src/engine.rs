@@ -1072,11 +1072,10 @@ impl CRule {
             Some(FlowDir::ToClient) if ctx.to_server => return false,
             _ => {}
         }
-        match (self.flow.stream, from_stream) {
-            (Some(StreamMode::OnlyStream), Some(false))
-            | (Some(StreamMode::NoStream), Some(true)) => false,
-            _ => true,
-        }
+        !matches!(
+            (self.flow.stream, from_stream),
+            (Some(StreamMode::OnlyStream), Some(false)) | (Some(StreamMode::NoStream), Some(true))
+        )
     }
 }
 

