@@ -1294,9 +1294,12 @@ impl SignatureEngine {
         }
         self.counters.matches += 1;
         if !rule.bit_acts.is_empty() {
-            let fs = self
+            let Some(fs) = self
                 .flows
-                .get_or_insert(&pt.ctx.flow.connection_info.uid, pt.ctx.ts.nanos());
+                .get_or_insert(&pt.ctx.flow.connection_info.uid, pt.ctx.ts.nanos())
+            else {
+                return false;
+            };
             for (cmd, ids) in &rule.bit_acts {
                 for &b in ids {
                     match cmd {
@@ -1412,10 +1415,11 @@ impl PayloadInspector for SignatureEngine {
         // IP-only rules once per flow direction; the address-list rules
         // only when an address of this point is in one of their lists.
         let run_iponly = !(self.iponly.any.is_empty() && self.iponly.listed.is_empty()) && {
-            let fs = self.flows.get_or_insert(uid, now);
-            let first = !fs.iponly_done[dir_idx];
-            fs.iponly_done[dir_idx] = true;
-            first
+            self.flows.get_or_insert(uid, now).is_some_and(|fs| {
+                let first = !fs.iponly_done[dir_idx];
+                fs.iponly_done[dir_idx] = true;
+                first
+            })
         };
         if run_iponly {
             let ids = std::mem::take(&mut self.iponly.any);
@@ -1451,9 +1455,15 @@ impl PayloadInspector for SignatureEngine {
                     .get(id as usize)
                     .is_some_and(|r| !r.bit_conds.is_empty());
                 if bits_needed {
-                    let fs = std::mem::take(self.flows.get_or_insert(uid, now));
+                    let fs = self
+                        .flows
+                        .get_or_insert(uid, now)
+                        .map(std::mem::take)
+                        .unwrap_or_default();
                     let h = self.eval(id, &pt, &fs);
-                    *self.flows.get_or_insert(uid, now) = fs;
+                    if let Some(slot) = self.flows.get_or_insert(uid, now) {
+                        *slot = fs;
+                    }
                     h
                 } else {
                     self.eval(id, &pt, &empty)
@@ -1533,7 +1543,9 @@ impl SignatureEngine {
         stream: Option<&[u8]>,
     ) {
         let Some(s) = stream else { return };
-        let fs = self.flows.get_or_insert(uid, now);
+        let Some(fs) = self.flows.get_or_insert(uid, now) else {
+            return;
+        };
         let end = offset + s.len() as u64;
         let slot = &mut fs.stream_seen[dir_idx];
         *slot = Some(slot.map_or(end, |v| v.max(end)));

@@ -69,14 +69,20 @@ pub(crate) struct FlowTable {
 }
 
 impl FlowTable {
-    /// The state of `uid`, created when absent (evicting when full).
-    pub fn get_or_insert(&mut self, uid: &str, now_ns: i64) -> &mut FlowState {
-        if !self.map.contains_key(uid) && self.map.len() >= MAX_FLOWS {
-            self.evict();
+    /// The state of `uid`, created when absent (evicting when full);
+    /// always `Some` (an `Option` only because the map cannot hand out the
+    /// entry without an owned key).
+    pub fn get_or_insert(&mut self, uid: &str, now_ns: i64) -> Option<&mut FlowState> {
+        if !self.map.contains_key(uid) {
+            if self.map.len() >= MAX_FLOWS {
+                self.evict();
+            }
+            // The only allocation: once per flow.
+            self.map.insert(Box::from(uid), FlowState::default());
         }
-        let st = self.map.entry(Box::from(uid)).or_default();
+        let st = self.map.get_mut(uid)?;
         st.last_ns = st.last_ns.max(now_ns);
-        st
+        Some(st)
     }
 
     /// The state of `uid` when there is some.

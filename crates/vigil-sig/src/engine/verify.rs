@@ -69,10 +69,14 @@ impl ContentItem {
             pat.into()
         };
         let finder = (!nocase).then(|| Box::new(memmem::Finder::new(&pat[..]).into_owned()));
-        let (offset, depth) = if startswith {
-            (Some(0), Some(u32::try_from(pat.len()).unwrap_or(u32::MAX)))
-        } else {
-            (offset, depth)
+        let len = u32::try_from(pat.len()).unwrap_or(u32::MAX);
+        let relative = distance.is_some() || within.is_some();
+        // startswith: at the start of the buffer, or right at the relative
+        // position (distance from the previous match) when relative.
+        let (offset, depth, distance, within) = match (startswith, relative) {
+            (true, false) => (Some(0), Some(len), distance, within),
+            (true, true) => (offset, depth, Some(distance.unwrap_or(0)), Some(len)),
+            (false, _) => (offset, depth, distance, within),
         };
         Self {
             pat,
@@ -655,6 +659,23 @@ mod tests {
         assert!(run(&[e(b".exe")], b"/a.exe"));
         assert!(!run(&[e(b".exe")], b"/a.exe?x"));
         assert!(run(&[s(b"/a"), e(b"exe")], b"/a.exe"));
+        // Relative startswith: right after the previous match.
+        let rs = |d| {
+            Item::Content(ContentItem::new(
+                b"x",
+                false,
+                false,
+                None,
+                None,
+                Some(d),
+                None,
+                true,
+                false,
+            ))
+        };
+        assert!(run(&[Item::Content(content(b"a")), rs(0)], b"a..ax"));
+        assert!(!run(&[Item::Content(content(b"a")), rs(0)], b"a.x"));
+        assert!(run(&[Item::Content(content(b"a")), rs(1)], b"a.x"));
         // Relative endswith: after the first match and at the end.
         let re = Item::Content(ContentItem::new(
             b"x",
