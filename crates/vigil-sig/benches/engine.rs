@@ -40,6 +40,15 @@ fn et_engine() -> Option<SignatureEngine> {
         t.elapsed()
     );
     eprint!("{summary}");
+    // Resident memory once loaded (Linux), for BENCHMARKS.md.
+    if let Ok(status) = std::fs::read_to_string("/proc/self/status") {
+        for line in status
+            .lines()
+            .filter(|l| l.starts_with("VmRSS") || l.starts_with("VmHWM"))
+        {
+            eprintln!("after load: {line}");
+        }
+    }
     Some(engine)
 }
 

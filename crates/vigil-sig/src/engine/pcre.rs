@@ -40,11 +40,59 @@ pub(crate) struct PcreFlags {
     pub anchored: bool,
 }
 
+/// A pattern for the `regex` crate, checked at compile time and built on
+/// first use: most rules of a large ruleset never reach their pcre, and
+/// building thousands of regexes up front costs load time and memory.
+#[derive(Debug)]
+pub(crate) struct LazyRegex {
+    pattern: Box<str>,
+    flags: PcreFlags,
+    /// `None` inside: building failed (a size limit), counted as no match.
+    cell: std::cell::OnceCell<Option<regex::bytes::Regex>>,
+}
+
+impl LazyRegex {
+    fn builder(&self) -> regex::bytes::RegexBuilder {
+        let mut b = regex::bytes::RegexBuilder::new(&self.pattern);
+        b.unicode(false)
+            .case_insensitive(self.flags.caseless)
+            .dot_matches_new_line(self.flags.dotall)
+            .multi_line(self.flags.multiline)
+            .ignore_whitespace(self.flags.extended)
+            .swap_greed(self.flags.ungreedy)
+            .size_limit(REGEX_SIZE_LIMIT)
+            .dfa_size_limit(REGEX_DFA_LIMIT);
+        b
+    }
+
+    /// The parse `regex` would do, without building the matcher.
+    fn check(pattern: &str, flags: PcreFlags) -> Result<(), String> {
+        regex_syntax::ParserBuilder::new()
+            .unicode(false)
+            .utf8(false)
+            .case_insensitive(flags.caseless)
+            .dot_matches_new_line(flags.dotall)
+            .multi_line(flags.multiline)
+            .ignore_whitespace(flags.extended)
+            .swap_greed(flags.ungreedy)
+            .build()
+            .parse(pattern)
+            .map(drop)
+            .map_err(|e| e.to_string())
+    }
+
+    fn get(&self) -> Option<&regex::bytes::Regex> {
+        self.cell
+            .get_or_init(|| self.builder().build().ok())
+            .as_ref()
+    }
+}
+
 /// A compiled pattern.
 #[derive(Debug)]
 pub(crate) enum Regex {
-    /// The `regex` crate (linear time).
-    Fast(regex::bytes::Regex),
+    /// The `regex` crate (linear time), built on first use.
+    Fast(LazyRegex),
     /// `fancy-regex` over the Latin-1 view (backtracking, bounded).
     Fancy(Box<fancy_regex::Regex>),
 }
@@ -61,18 +109,14 @@ impl Regex {
     /// Compile `pattern` with `flags`: `regex` when it can, else `fancy-regex`.
     pub fn compile(pattern: &str, flags: PcreFlags) -> Result<Self, String> {
         let fast = translate(pattern, false);
-        let fast_err = match regex::bytes::RegexBuilder::new(&fast)
-            .unicode(false)
-            .case_insensitive(flags.caseless)
-            .dot_matches_new_line(flags.dotall)
-            .multi_line(flags.multiline)
-            .ignore_whitespace(flags.extended)
-            .swap_greed(flags.ungreedy)
-            .size_limit(REGEX_SIZE_LIMIT)
-            .dfa_size_limit(REGEX_DFA_LIMIT)
-            .build()
-        {
-            Ok(re) => return Ok(Regex::Fast(re)),
+        let fast_err = match LazyRegex::check(&fast, flags) {
+            Ok(()) => {
+                return Ok(Regex::Fast(LazyRegex {
+                    pattern: fast.into_boxed_str(),
+                    flags,
+                    cell: std::cell::OnceCell::new(),
+                }))
+            }
             Err(e) => e,
         };
         let mut fancy = String::with_capacity(pattern.len() + 8);
@@ -118,7 +162,13 @@ impl Regex {
             return None;
         }
         match self {
-            Regex::Fast(re) => re.find_at(hay, from).map(|m| (m.start(), m.end())),
+            Regex::Fast(lazy) => match lazy.get() {
+                Some(re) => re.find_at(hay, from).map(|m| (m.start(), m.end())),
+                None => {
+                    scratch.errors += 1;
+                    None
+                }
+            },
             Regex::Fancy(re) => {
                 scratch.text.clear();
                 scratch.text.extend(hay.iter().map(|&b| char::from(b)));
