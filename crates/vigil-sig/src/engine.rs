@@ -27,7 +27,8 @@
 //! verify every buffer's items ([`verify`], Suricata's semantics). A match
 //! runs its flowbit actions, passes thresholds/detection filters (event
 //! time) and pushes a Detection Finding unless the rule is `noalert`.
-//! A rule alerts at most once per inspection point.
+//! A rule alerts at most once per inspection point. A matching `pass` rule
+//! (evaluated first) silences the inspection point.
 //!
 //! Payload (no sticky buffer) on TCP is the reassembled stream: such rules
 //! are evaluated at [`Buffer::Stream`] points, and at [`Buffer::Packet`]
@@ -193,6 +194,8 @@ struct CRule {
     bit_conds: Vec<BitCond>,
     bit_acts: Vec<(BitCmd, Vec<u32>)>,
     noalert: bool,
+    /// `pass`: a match silences the inspection point.
+    pass: bool,
     threshold: Option<Threshold>,
     filter: Option<DetectionFilter>,
     /// Items per buffer spec (spec id), in order of first appearance.
@@ -253,6 +256,7 @@ struct Counters {
     stream_repeats: u64,
     flowbits_overflow: u64,
     backtrack_exhausted: u64,
+    passed: u64,
 }
 
 /// The compiled ruleset and its state: prefilter automata, verification,
@@ -463,7 +467,13 @@ impl SignatureEngine {
         // Flowbit setters first, so a rule checking a bit set by another
         // rule at the same inspection point sees it (Suricata orders so too).
         let mut rules = rules;
-        rules.sort_by_key(|r| !r.flowbits.iter().any(|f| !f.cmd.is_condition()));
+        // Pass rules before everything (Suricata's default action order).
+        rules.sort_by_key(|r| {
+            (
+                r.action != crate::rule::Action::Pass,
+                !r.flowbits.iter().any(|f| !f.cmd.is_condition()),
+            )
+        });
         let mut compiled: Vec<CRule> = Vec::with_capacity(rules.len());
         let mut fps: Vec<Option<(u16, Vec<u8>, bool)>> = Vec::with_capacity(rules.len());
         let mut sources: Vec<&Rule> = Vec::with_capacity(rules.len());
@@ -828,6 +838,7 @@ fn compile_rule(
         bit_conds,
         bit_acts,
         noalert: rule.noalert,
+        pass: rule.action == crate::rule::Action::Pass,
         threshold: rule.threshold,
         filter: rule.detection_filter,
         groups,
@@ -1321,6 +1332,9 @@ impl SignatureEngine {
                 }
             }
         }
+        if rule.pass {
+            return true;
+        }
         if rule.noalert {
             return false;
         }
@@ -1445,6 +1459,7 @@ impl PayloadInspector for SignatureEngine {
             return;
         }
         cands.sort_unstable();
+        let out_start = out.len();
         let empty = state::FlowState::default();
         let seen = self.flows.get(uid).and_then(|f| f.stream_seen[dir_idx]);
         for &id in &cands {
@@ -1476,6 +1491,13 @@ impl PayloadInspector for SignatureEngine {
             let Some(rule) = self.rules.get(id as usize) else {
                 continue;
             };
+            if rule.pass {
+                // A pass rule matched: nothing at this point alerts.
+                self.counters.alerts -= (out.len() - out_start) as u64;
+                out.truncate(out_start);
+                self.counters.passed += 1;
+                break;
+            }
             let spec = &self.specs[usize::from(hit.spec)];
             let bytes = spec_bytes(&self.specs, hit.spec, &pt, rule.mode, &self.work.mats)
                 .unwrap_or_default();
@@ -1516,6 +1538,7 @@ impl PayloadInspector for SignatureEngine {
             ("sig.rules_evaluated", self.counters.evaluated),
             ("sig.matches", self.counters.matches),
             ("sig.alerts", self.counters.alerts),
+            ("sig.passed", self.counters.passed),
             ("sig.threshold_suppressed", self.thresholds.suppressed),
             ("sig.threshold_evicted", self.thresholds.evicted),
             (

@@ -417,3 +417,21 @@ fn unsupported_pcre_is_rejected_with_a_reason() {
     assert_eq!(summary.rejected.values().sum::<usize>(), 1);
     assert_eq!(summary.rejected_rules[0].1, 9);
 }
+
+#[test]
+fn pass_rule_silences_the_point() {
+    let mut e = engine(&[
+        r#"alert http any any -> any any (msg:"admin"; http.uri; content:"/admin"; sid:1;)"#,
+        r#"pass http 10.0.0.1 any -> any any (msg:"trusted scanner"; http.uri; content:"/admin"; sid:2;)"#,
+    ]);
+    let f = flow(6);
+    let c = ctx(&f, false, Some(AppProto::Http), 1);
+    assert!(run(&mut e, &c, &[(Buffer::HttpUri, b"/admin")]).is_empty());
+    let counters: std::collections::HashMap<_, _> = e.counters().into_iter().collect();
+    assert_eq!(counters["sig.passed"], 1);
+    // Another client is not passed.
+    let mut g = flow(6);
+    g.originator = Endpoint::new("10.9.9.9".parse().expect("ip"), 1234);
+    let c = ctx(&g, false, Some(AppProto::Http), 1);
+    assert_eq!(run(&mut e, &c, &[(Buffer::HttpUri, b"/admin")]), [1]);
+}
