@@ -1214,7 +1214,9 @@ impl SignatureEngine {
             if g.to_server != to_server {
                 continue;
             }
-            let spec = &self.specs[usize::from(g.spec)].spec;
+            let Some(spec) = self.specs.get(usize::from(g.spec)).map(|s| &s.spec) else {
+                continue;
+            };
             // The payload group may have two sources here (packet and stream).
             let sources: [Option<PayloadMode>; 2] = if spec.sel == BufferSel::Payload {
                 [Some(PayloadMode::Stream), Some(PayloadMode::Packet)]
@@ -1401,13 +1403,13 @@ impl PayloadInspector for SignatureEngine {
         self.work.candidates = cands;
         self.candidates_from_prefilter(&pt);
         // Always-evaluated rules of the buffers present here.
-        for si in 0..self.specs.len() {
-            if self.specs[si].always.is_empty() {
+        for spec in &self.specs {
+            if spec.always.is_empty() {
                 continue;
             }
-            let present = match self.specs[si].spec.sel {
+            let present = match spec.spec.sel {
                 BufferSel::Payload => pt.packet.is_some() || pt.stream.is_some(),
-                _ => self.specs[si]
+                _ => spec
                     .spec
                     .sel
                     .sources()
@@ -1415,16 +1417,12 @@ impl PayloadInspector for SignatureEngine {
                     .any(|b| pt.seam(*b).is_some()),
             };
             if present {
-                let ids = std::mem::take(&mut self.specs[si].always);
-                Self::push_candidates(&mut self.work, &ids);
-                self.specs[si].always = ids;
+                Self::push_candidates(&mut self.work, &spec.always);
             }
         }
         // Header rules at packet points.
         if pt.packet.is_some() {
-            let ids = std::mem::take(&mut self.header_rules);
-            Self::push_candidates(&mut self.work, &ids);
-            self.header_rules = ids;
+            Self::push_candidates(&mut self.work, &self.header_rules);
         }
         // IP-only rules once per flow direction; the address-list rules
         // only when an address of this point is in one of their lists.
@@ -1436,17 +1434,13 @@ impl PayloadInspector for SignatureEngine {
             })
         };
         if run_iponly {
-            let ids = std::mem::take(&mut self.iponly.any);
-            Self::push_candidates(&mut self.work, &ids);
-            self.iponly.any = ids;
+            Self::push_candidates(&mut self.work, &self.iponly.any);
             let (s, d) = match ctx.dir {
                 Direction::ToResponder => (&ctx.flow.originator, &ctx.flow.responder),
                 Direction::ToOriginator => (&ctx.flow.responder, &ctx.flow.originator),
             };
             if self.iponly.fwd.contains(s.ip) || self.iponly.rev.contains(d.ip) {
-                let ids = std::mem::take(&mut self.iponly.listed);
-                Self::push_candidates(&mut self.work, &ids);
-                self.iponly.listed = ids;
+                Self::push_candidates(&mut self.work, &self.iponly.listed);
             }
         }
         let mut cands = std::mem::take(&mut self.work.candidates);
@@ -1498,7 +1492,9 @@ impl PayloadInspector for SignatureEngine {
                 self.counters.passed += 1;
                 break;
             }
-            let spec = &self.specs[usize::from(hit.spec)];
+            let Some(spec) = self.specs.get(usize::from(hit.spec)) else {
+                continue;
+            };
             let bytes = spec_bytes(&self.specs, hit.spec, &pt, rule.mode, &self.work.mats)
                 .unwrap_or_default();
             let name = if spec.spec.sel == BufferSel::Payload {
