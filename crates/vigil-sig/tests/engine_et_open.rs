@@ -205,7 +205,9 @@ fn et_open_rules_fire_on_their_traffic() {
             .collect()
     };
     let (tcp, udp) = (&tcp, &udp);
-    let cases: [(InspectCtx<'_>, Vec<(Buffer, &[u8])>, u32); 4] = [
+    // (point, buffers, expected sid or 0 for "some alert").
+    type Case<'a> = (InspectCtx<'a>, Vec<(Buffer, &'a [u8])>, u32);
+    let cases: [Case<'_>; 4] = [
         // Log4Shell in the raw stream of an HTTP flow (payload rule).
         (
             point(tcp, AppProto::Http, 0),
