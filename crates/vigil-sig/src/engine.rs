@@ -67,7 +67,7 @@ use state::{FlowTable, Limiter, ThresholdTable, TrackKey};
 use verify::{ContentItem, Item, NumFormat, PcreItem, Verifier, BACKTRACK_BUDGET};
 
 /// Longest pattern put into a prefilter automaton (bytes).
-const MAX_PREFILTER_LEN: usize = 16;
+const MAX_PREFILTER_LEN: usize = 12;
 
 /// What compiling a ruleset did.
 #[derive(Debug, Clone, Default)]
