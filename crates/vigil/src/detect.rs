@@ -2,16 +2,21 @@
 //! (`vigil-sig`) over Vigil's default ruleset (`rules/vigil-web.rules`,
 //! embedded in the binary) and the rule files given with `--rules`.
 //!
-//! Until the loader and engine of `vigil-sig` are on main this module only
-//! decides WHAT to load; [`inspector`] is the one place that turns it into
-//! a `PayloadInspector` (see its docs for what remains).
 
+use std::io::Write;
 use std::path::PathBuf;
 
+use anyhow::Context;
 use vigil_net::inspect::PayloadInspector;
+use vigil_sig::engine::SignatureEngine;
+use vigil_sig::load::Loader;
+use vigil_sig::vars::Vars;
 
 /// Name the embedded default ruleset is reported under.
 pub const DEFAULT_RULES_NAME: &str = "rules/vigil-web.rules";
+
+/// Vigil's default ruleset, carried in the binary.
+const DEFAULT_RULES: &str = include_str!("../../../rules/vigil-web.rules");
 
 /// The rule sources of one run, in load order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,35 +43,40 @@ impl RuleSources {
 }
 
 /// Build the inspector for `sources`, or `None` when there is nothing to
-/// inspect with.
-///
-/// Pending the `vigil-sig` loader and engine (branches h-sigparse and
-/// h-sigmatch): with them this loads the embedded default ruleset
-/// (`include_str!` of `rules/vigil-web.rules`) under
-/// [`DEFAULT_RULES_NAME`], then each file, through `vigil_sig::load`,
-/// prints the load summary (accepted, skipped by reason) on stderr unless
-/// quiet, compiles the rules into the engine and returns it. Until then an
-/// explicit `--rules` is an error (never silently ignored) and the default
-/// ruleset is not loaded.
+/// inspect with: the embedded default ruleset first (under
+/// [`DEFAULT_RULES_NAME`]), then each `--rules` file in order, through
+/// `vigil_sig`'s loader; the load summary (accepted, skipped by reason) and
+/// the engine's compile summary go to stderr unless quiet; a file that
+/// cannot be read is an error (never silently ignored).
 pub fn inspector(
     sources: &RuleSources,
     quiet: bool,
 ) -> anyhow::Result<Option<Box<dyn PayloadInspector>>> {
-    let _ = quiet;
     if sources.is_empty() {
         return Ok(None);
     }
-    if let Some(first) = sources.files.first() {
-        anyhow::bail!(
-            "cannot load rules from {}: this build has no signature engine yet",
-            first.display()
-        );
+    let mut loader = Loader::new(Vars::default());
+    if sources.default_rules {
+        loader.load_text(DEFAULT_RULES_NAME, DEFAULT_RULES);
     }
-    tracing::debug!(
-        rules = DEFAULT_RULES_NAME,
-        "default ruleset not loaded: no signature engine in this build"
-    );
-    Ok(None)
+    for file in &sources.files {
+        loader
+            .load_file(file)
+            .with_context(|| format!("cannot load rules from {}", file.display()))?;
+    }
+    let (rules, summary) = loader.finish();
+    let (engine, compiled) = SignatureEngine::compile(rules);
+    if !quiet {
+        let mut err = std::io::stderr().lock();
+        if !sources.files.is_empty() || summary.accepted() != summary.active() {
+            crate::rules::print_summary(&mut err, &summary, 1)
+                .context("cannot write the rules summary")?;
+        }
+        if !compiled.rejected.is_empty() || !sources.files.is_empty() {
+            write!(err, "{compiled}").context("cannot write the rules summary")?;
+        }
+    }
+    Ok(Some(Box::new(engine)))
 }
 
 #[cfg(test)]
@@ -81,5 +91,31 @@ mod tests {
         let none = RuleSources::new(&[], true);
         assert!(none.is_empty());
         assert!(inspector(&none, true).unwrap().is_none());
+    }
+
+    #[test]
+    fn the_embedded_default_ruleset_loads_completely() {
+        let mut loader = Loader::new(Vars::default());
+        loader.load_text(DEFAULT_RULES_NAME, DEFAULT_RULES);
+        let (rules, summary) = loader.finish();
+        assert!(summary.active() >= 40, "{} active rules", summary.active());
+        assert_eq!(summary.accepted(), summary.active());
+        let (_, compiled) = SignatureEngine::compile(rules);
+        assert_eq!(
+            compiled.compiled,
+            summary.active(),
+            "rejected: {:?}",
+            compiled.rejected
+        );
+        assert!(inspector(&RuleSources::new(&[], false), true)
+            .unwrap()
+            .is_some());
+    }
+
+    #[test]
+    fn an_unreadable_rules_file_is_an_error_naming_it() {
+        let sources = RuleSources::new(&[PathBuf::from("/nonexistent/vigil.rules")], true);
+        let error = inspector(&sources, true).unwrap_err();
+        assert!(format!("{error:#}").contains("/nonexistent/vigil.rules"));
     }
 }
