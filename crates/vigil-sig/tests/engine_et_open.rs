@@ -141,11 +141,18 @@ fn et_open_compiles_with_few_engine_rejections() {
         load.accepted()
     );
     print!("{summary}");
-    for (gid, sid, reason) in summary.rejected_rules.iter().take(15) {
-        println!(
-            "  e.g. {gid}:{sid}: {}",
-            reason.chars().take(200).collect::<String>()
-        );
+    // Up to three examples of each reason.
+    let mut shown: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for (gid, sid, reason) in &summary.rejected_rules {
+        let key = reason.split(':').next().unwrap_or(reason);
+        let n = shown.entry(key).or_default();
+        *n += 1;
+        if *n <= 3 {
+            println!(
+                "  e.g. {gid}:{sid}: {}",
+                reason.chars().take(240).collect::<String>()
+            );
+        }
     }
     assert_eq!(summary.rules_in, n);
     assert_eq!(

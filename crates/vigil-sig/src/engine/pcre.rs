@@ -265,6 +265,20 @@ pub(crate) fn translate(pat: &str, latin1: bool) -> String {
             i += 2;
             match n {
                 b'e' => out.push_str("\\x1B"),
+                // PCRE's `\xH` takes up to two hex digits; `regex` wants two.
+                b'x' if b.get(i) != Some(&b'{')
+                    && !(b.get(i).is_some_and(u8::is_ascii_hexdigit)
+                        && b.get(i + 1).is_some_and(u8::is_ascii_hexdigit)) =>
+                {
+                    let v = match b.get(i) {
+                        Some(d) if d.is_ascii_hexdigit() => {
+                            i += 1;
+                            char::from(*d).to_digit(16).unwrap_or(0)
+                        }
+                        _ => 0,
+                    };
+                    let _ = write!(out, "\\x{v:02X}");
+                }
                 b'h' if in_class => out.push_str("\\t "),
                 b'h' => out.push_str("[\\t ]"),
                 b'H' if !in_class => out.push_str("[^\\t ]"),
@@ -305,6 +319,15 @@ pub(crate) fn translate(pat: &str, latin1: bool) -> String {
                     "[\\t\\n\\x0B\\x0C\\r ]"
                 }),
                 b'S' if latin1 && !in_class => out.push_str("[^\\t\\n\\x0B\\x0C\\r ]"),
+                // `\x{...}`, `\p{...}`, `\P{...}`: copy the braces through.
+                b'x' | b'p' | b'P' if b.get(i) == Some(&b'{') => {
+                    let close = b.get(i..).and_then(|r| r.iter().position(|&c| c == b'}'));
+                    let end = close.map_or(b.len(), |c| i + c + 1);
+                    out.push('\\');
+                    out.push(char::from(n));
+                    out.push_str(pat.get(i..end).unwrap_or(""));
+                    i = end;
+                }
                 _ => {
                     out.push('\\');
                     // Multi-byte UTF-8 after a backslash: copy the whole char.
@@ -439,6 +462,10 @@ mod tests {
         assert_eq!(translate(r"[[:alpha:]]", false), "[[:alpha:]]");
         assert_eq!(translate(r"\w[\d]", true), "[0-9A-Za-z_][0-9]");
         assert_eq!(translate(r"(a)\g1\g{1}", true), r"(a)\1\1");
+        assert_eq!(
+            translate(r"[\x2]\x41\x{263a}", false),
+            r"[\x02]\x41\x{263a}"
+        );
     }
 
     #[test]
