@@ -355,15 +355,12 @@ fn web_attacks_match_the_default_rules() {
         let flow = det.flow(ATTACKER, port, SERVER, HTTP_PORT);
         let uid = &flow.connection_info.uid;
         let community = &flow.connection_info.community_uid;
-        let tshark_community = tshark_rows(
+        let tshark_community = attack::tshark_community_ids(
             &pcap,
             &format!("ip.src=={ATTACKER} && tcp.srcport=={port}"),
-            &["communityid"],
         );
         assert!(
-            tshark_community
-                .iter()
-                .all(|r| r.first() == Some(community)),
+            !tshark_community.is_empty() && tshark_community.iter().all(|c| c == community),
             "{}: the flow's Community ID {community} is not tshark's {tshark_community:?}",
             req.name
         );
@@ -470,6 +467,16 @@ fn web_attacks_match_the_default_rules() {
     if !attack_findings.is_empty() && named == 0 {
         failures.push(
             "no signature finding names an incident pcap (evidence capture not wired in?)".into(),
+        );
+    }
+    if !det
+        .findings()
+        .any(|f| f.finding_info.analytic.uid.starts_with("sig:"))
+    {
+        failures.push(
+            "no `sig:` finding at all: is the signature engine (vigil-sig) with its default \
+             ruleset wired into `vigil analyze` yet?"
+                .into(),
         );
     }
     if rules.is_none() {

@@ -391,6 +391,21 @@ pub fn tshark_rows(pcap: &Path, filter: &str, fields: &[&str]) -> Vec<Vec<String
     .collect()
 }
 
+/// tshark's Community ID (v1, base64, seed 0) of each frame matching
+/// `filter`; its dissector is off by default.
+pub fn tshark_community_ids(pcap: &Path, filter: &str) -> Vec<String> {
+    Query {
+        file: pcap,
+        filter: Some(filter),
+        fields: &["communityid"],
+        extra: &["--enable-protocol", "communityid"],
+    }
+    .rows()
+    .iter()
+    .map(|r| r.first(0).to_owned())
+    .collect()
+}
+
 /// Number of frames of `pcap` matching `filter`.
 pub fn tshark_count(pcap: &Path, filter: &str) -> usize {
     tshark_rows(pcap, filter, &["frame.number"]).len()
