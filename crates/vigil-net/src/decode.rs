@@ -424,6 +424,28 @@ fn ipv6_extensions(
     })
 }
 
+/// IPv4 carrying an Authentication Header (protocol 51, RFC 4302): skip it
+/// (and a second one, which some tunnels stack) to the protocol it protects,
+/// as for IPv6. ESP (50) stays opaque: its payload is encrypted.
+fn ipv4_auth(mut protocol: u8, mut data: &[u8]) -> Result<(u8, &[u8]), DecodeError> {
+    use etherparse::err::ip_auth::HeaderSliceError;
+    for _ in 0..2 {
+        if protocol != 51 {
+            break;
+        }
+        let auth = IpAuthHeaderSlice::from_slice(data).map_err(|e| match e {
+            HeaderSliceError::Len(_) => DecodeError::Truncated { layer: "ip_auth" },
+            HeaderSliceError::Content(e) => DecodeError::Malformed {
+                layer: "ip_auth",
+                detail: e.to_string(),
+            },
+        })?;
+        protocol = auth.next_header().0;
+        data = data.get(auth.slice().len()..).unwrap_or_default();
+    }
+    Ok((protocol, data))
+}
+
 fn ipv6_layer(data: &[u8]) -> Result<IpLayer<'_>, DecodeError> {
     use etherparse::err::ipv6::HeaderSliceError;
     let header = Ipv6HeaderSlice::from_slice(data).map_err(|e| match e {
@@ -576,13 +598,18 @@ impl Decoder {
             self.stats.snaplen_truncated += 1;
         }
         let Some(fragment) = ip.fragment else {
-            let (transport, payload) = transport_layer(ip.protocol, ip.payload)?;
+            let (protocol, data) = if ip.src.is_ipv4() {
+                ipv4_auth(ip.protocol, ip.payload)?
+            } else {
+                (ip.protocol, ip.payload)
+            };
+            let (transport, payload) = transport_layer(protocol, data)?;
             return Ok(Some(Packet {
                 number: raw.number,
                 ts: raw.ts,
                 src: ip.src,
                 dst: ip.dst,
-                protocol: ip.protocol,
+                protocol,
                 transport,
                 payload,
                 payload_truncated: ip.truncated,
@@ -626,7 +653,7 @@ impl Decoder {
             }
             (protocol, data)
         } else {
-            (ip.protocol, self.reassembled.as_slice())
+            ipv4_auth(ip.protocol, &self.reassembled)?
         };
         let (transport, payload) = transport_layer(protocol, data)?;
         Ok(Some(Packet {
@@ -1148,6 +1175,50 @@ mod tests {
         let (_, _, protocol, transport, payload, _) = decode_one(101, &gre).unwrap().unwrap();
         assert_eq!((protocol, transport), (47, Transport::Other));
         assert_eq!(payload.len(), gre.len() - 20);
+    }
+
+    #[test]
+    fn ipv4_authentication_header_is_walked_to_tcp() {
+        // IPv4 (protocol 51) → AH (next header 6, 12-byte ICV: length field 4) → TCP.
+        let ip = ipv4_tcp(b"hello");
+        let ihl = usize::from(ip[0] & 0x0f) * 4;
+        let mut ah = vec![6u8, 4, 0, 0, 0, 0, 0x10, 0x01, 0, 0, 0, 1];
+        ah.extend_from_slice(&[0u8; 12]);
+        let mut packet = ip[..ihl].to_vec();
+        packet.extend_from_slice(&ah);
+        packet.extend_from_slice(&ip[ihl..]);
+        let total = packet.len() as u16;
+        packet[2..4].copy_from_slice(&total.to_be_bytes());
+        packet[9] = 51;
+        let raw = RawPacket {
+            number: 1,
+            ts: Timestamp::from_nanos(0),
+            linktype: LinkType::IPV4,
+            orig_len: packet.len() as u32,
+            data: &packet,
+        };
+        let mut decoder = Decoder::default();
+        let decoded = decoder.decode(&raw).unwrap().unwrap();
+        assert_eq!(decoded.protocol, 6);
+        assert!(matches!(
+            decoded.transport,
+            Transport::Tcp {
+                src_port: 40000,
+                dst_port: 443,
+                ..
+            }
+        ));
+        assert_eq!(decoded.payload, b"hello");
+        // Cut inside the AH header: a truncation, not a panic.
+        let cut = RawPacket {
+            data: &packet[..ihl + 6],
+            orig_len: (ihl + 6) as u32,
+            ..raw
+        };
+        assert_eq!(
+            Decoder::default().decode(&cut).unwrap_err().reason(),
+            "truncated_ip_auth"
+        );
     }
 
     #[test]

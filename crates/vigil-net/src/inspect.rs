@@ -112,7 +112,10 @@ pub struct InspectLimits {
 
 impl Default for InspectLimits {
     fn default() -> Self {
-        Self { max_body_bytes: 64 * 1024, stream_tail_bytes: 2048 }
+        Self {
+            max_body_bytes: 64 * 1024,
+            stream_tail_bytes: 2048,
+        }
     }
 }
 
