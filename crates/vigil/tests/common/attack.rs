@@ -167,42 +167,30 @@ impl Detections {
         text
     }
 
-    /// The anomaly findings (`anomaly:<detector>`) whose detector name, types
-    /// or title contain one of `keywords` (lower case).
-    pub fn anomalies<'a>(&'a self, keywords: &'a [&'a str]) -> Vec<&'a Finding> {
+    /// The findings of the flow anomaly detector `detector` (analytic uid
+    /// `anomaly:<detector>`).
+    pub fn anomalies<'a>(&'a self, detector: &str) -> Vec<&'a Finding> {
+        let uid = format!("anomaly:{detector}");
         self.findings()
-            .filter(|f| f.finding_info.analytic.uid.starts_with("anomaly:"))
-            .filter(|f| {
-                let info = &f.finding_info;
-                let mut words = vec![info.analytic.uid.to_lowercase(), info.title.to_lowercase()];
-                words.extend(info.types.iter().map(|t| t.to_lowercase()));
-                keywords.iter().any(|k| words.iter().any(|w| w.contains(k)))
-            })
+            .filter(|f| f.finding_info.analytic.uid == uid)
             .collect()
     }
 
-    /// The anomaly findings for `keywords` that pass `check`; panics, naming
-    /// `what` and listing every finding, when there is none. When `vigil
-    /// analyze` wrote no anomaly finding at all, the message says the
-    /// detectors are likely not wired in yet.
+    /// The findings of `detector` that pass `check`; panics, naming `what`
+    /// and listing every finding, when there is none. When `vigil analyze`
+    /// wrote no anomaly finding at all, the message says the detectors are
+    /// likely not wired in yet.
     pub fn expect_anomaly<'a>(
         &'a self,
         what: &str,
-        keywords: &'a [&'a str],
+        detector: &str,
         check: impl Fn(&Finding) -> Result<(), String>,
     ) -> Vec<&'a Finding> {
-        let named = self.anomalies(keywords);
         let mut why = Vec::new();
-        let good: Vec<&Finding> = named
-            .iter()
-            .copied()
-            .filter(|f| match check(f) {
-                Ok(()) => true,
-                Err(e) => {
-                    why.push(format!("{}: {e}", f.finding_info.analytic.uid));
-                    false
-                }
-            })
+        let good: Vec<&Finding> = self
+            .anomalies(detector)
+            .into_iter()
+            .filter(|f| check(f).map_err(|e| why.push(e)).is_ok())
             .collect();
         if good.is_empty() {
             let any_anomaly = self
@@ -216,7 +204,7 @@ impl Detections {
                     .to_owned()
             };
             panic!(
-                "{what}: no anomaly finding named like {keywords:?} with the right hosts.\n{hint}\
+                "{what}: no `anomaly:{detector}` finding with the right hosts.\n{hint}\
                  rejected: {why:?}\nfindings:\n{}vigil stderr:\n{}",
                 self.describe(),
                 self.stderr
