@@ -1,6 +1,8 @@
 //! The end-to-end harness: real programs, real traffic, a network namespace
 //! per test, and the comparison of `vigil analyze` with tshark.
 //!
+//! - [`attack`]: the attack lab's roles and addresses, `vigil analyze --out`
+//!   and its findings, the default ruleset's rules.
 //! - [`lab`]: the namespace, the processes started in it (killed on drop,
 //!   also on panic) and the packet capture.
 //! - [`servers`]: nginx, dnsmasq and sshd with throw-away configurations.
@@ -12,6 +14,7 @@
 // Each test binary uses a different part of the harness.
 #![allow(dead_code)]
 
+pub mod attack;
 pub mod compare;
 pub mod lab;
 pub mod servers;

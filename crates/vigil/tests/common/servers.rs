@@ -73,6 +73,13 @@ pub fn make_certificate(lab: &Lab) -> (String, String) {
 /// Start nginx (one process: `master_process off`) serving a few static
 /// files on 127.0.0.1:8080 and TLS on 127.0.0.1:8443 and [::1]:8443.
 pub fn start_nginx(lab: &mut Lab, big_len: usize) -> Site {
+    start_nginx_on(lab, big_len, &["127.0.0.1"])
+}
+
+/// [`start_nginx`] with plain HTTP on port 8080 of each IPv4 address in
+/// `http_addrs` (addresses the lab added to its loopback) instead of
+/// 127.0.0.1 only. TLS stays on 127.0.0.1 and [::1].
+pub fn start_nginx_on(lab: &mut Lab, big_len: usize, http_addrs: &[&str]) -> Site {
     let root = lab.dir().join("www");
     let tmp = lab.dir().join("nginx-tmp");
     fs::create_dir_all(&root).expect("create www");
@@ -87,6 +94,10 @@ pub fn start_nginx(lab: &mut Lab, big_len: usize) -> Site {
     fs::write(root.join("big.bin"), big).expect("write big.bin");
     let (cert, key) = make_certificate(lab);
     let dir = path_str(lab.dir());
+    let http_listen: String = http_addrs
+        .iter()
+        .map(|a| format!("listen {a}:{HTTP_PORT};\n        "))
+        .collect();
     let conf = format!(
         r#"daemon off;
 master_process off;
@@ -106,8 +117,7 @@ http {{
     keepalive_requests 100;
     keepalive_timeout 30s;
     server {{
-        listen 127.0.0.1:{HTTP_PORT};
-        listen 127.0.0.1:{HTTPS_PORT} ssl;
+        {http_listen}listen 127.0.0.1:{HTTPS_PORT} ssl;
         listen [::1]:{HTTPS_PORT} ssl;
         server_name {CERT_NAME};
         ssl_certificate {cert};
@@ -134,6 +144,13 @@ http {{
 /// reverse zone of 10.0.0.0/8) on 127.0.0.1:53, with one record of every
 /// type the DNS comparison covers. Nothing is forwarded (`--no-resolv`).
 pub fn start_dnsmasq(lab: &mut Lab) {
+    start_dnsmasq_on(lab, "127.0.0.1");
+}
+
+/// [`start_dnsmasq`] listening on `addr` (an address of the lab's loopback).
+pub fn start_dnsmasq_on(lab: &mut Lab, addr: &str) {
+    let listen = format!("--listen-address={addr}");
+    let auth_server = format!("--auth-server=ns.test,{addr}");
     let log = path_str(&lab.dir().join("dnsmasq-queries.log"));
     let log_arg = format!("--log-facility={log}");
     let port = format!("--port={DNS_PORT}");
@@ -148,12 +165,12 @@ pub fn start_dnsmasq(lab: &mut Lab) {
             "--user=root",
             "--group=root",
             "--pid-file=",
-            "--listen-address=127.0.0.1",
+            &listen,
             "--bind-interfaces",
             &port,
             &log_arg,
             "--local=/test/",
-            "--auth-server=ns.test,127.0.0.1",
+            &auth_server,
             "--auth-zone=test,10.0.0.0/8,fd00::/8",
             "--auth-soa=2024010101,hostmaster.test,1200,180,1209600",
             "--auth-ttl=300",
@@ -176,6 +193,14 @@ pub fn start_dnsmasq(lab: &mut Lab) {
 /// Logins fail (no keys, no passwords): the version exchange is what the
 /// tests need.
 pub fn start_sshd(lab: &mut Lab) {
+    start_sshd_on(lab, "127.0.0.1", false);
+}
+
+/// [`start_sshd`] listening on `addr`; with `passwords`, password
+/// authentication is on (for root: every password tried is wrong, as the
+/// account's is unknown or locked), so a client's attempts reach sshd's
+/// password check and each failure is logged ("Failed password").
+pub fn start_sshd_on(lab: &mut Lab, addr: &str, passwords: bool) {
     let key = lab.dir().join("ssh_host_ed25519_key");
     let out = std::process::Command::new("ssh-keygen")
         .args(["-q", "-t", "ed25519", "-N", "", "-f"])
@@ -187,11 +212,17 @@ pub fn start_sshd(lab: &mut Lab) {
     // Debian's service creates it at boot, a container may not have it.
     fs::create_dir_all("/run/sshd").expect("create /run/sshd");
     let conf = format!(
-        "Port {}\nPort {}\nListenAddress 127.0.0.1\nHostKey {}\nPidFile none\nUsePAM no\n\
-         StrictModes no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n",
+        "Port {}\nPort {}\nListenAddress {addr}\nHostKey {}\nPidFile none\nUsePAM no\n\
+         StrictModes no\nPasswordAuthentication {}\nKbdInteractiveAuthentication no\n",
         SSH_PORTS[0],
         SSH_PORTS[1],
-        path_str(&key)
+        path_str(&key),
+        if passwords {
+            // Room for a brute-force tool's parallel connections.
+            "yes\nPermitRootLogin yes\nMaxStartups 100"
+        } else {
+            "no"
+        }
     );
     let conf_path = lab.dir().join("sshd_config");
     fs::write(&conf_path, conf).expect("write sshd_config");
