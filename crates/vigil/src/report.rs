@@ -73,6 +73,7 @@ pub struct Summary {
     tls_names: HashMap<String, u64>,
     http_hosts: HashMap<String, u64>,
     findings: HashMap<String, u64>,
+    risk_levels: HashMap<String, u64>,
     flows: u64,
     packets: u64,
     bytes: u64,
@@ -133,8 +134,14 @@ impl Summary {
                     bump(&mut self.http_hosts, host.clone(), 1);
                 }
             }
+            Body::Finding(f) if f.finding_info.analytic.uid.starts_with("risk:") => {
+                bump(&mut self.risk_levels, f.finding_info.title.clone(), 1);
+            }
             Body::Finding(f) => {
-                let what = format!("{} [{}]", f.finding_info.title, f.subject.value);
+                let what = match &f.src_endpoint {
+                    Some(src) => format!("{} (from {})", f.finding_info.title, src.ip),
+                    None => f.finding_info.title.clone(),
+                };
                 bump(&mut self.findings, what, 1);
             }
             Body::Ssh(_) | Body::Stats(_) => {}
@@ -205,6 +212,7 @@ impl Summary {
         )?;
         section(out, "HTTP hosts (requests)", top(&self.http_hosts, 10))?;
         section(out, "findings (top 10 by count)", top(&self.findings, 10))?;
+        section(out, "risk levels reached", top(&self.risk_levels, 10))?;
         let evicted = s.get("flows", "evicted");
         writeln!(out, "flows evicted (table full): {evicted}")?;
         let mut problems: Vec<(String, u64)> = Vec::new();

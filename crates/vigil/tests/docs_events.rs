@@ -24,7 +24,7 @@ fn every_example_in_docs_events_is_a_valid_event() {
         kinds.insert(event.kind().name());
         rest = &after[end..];
     }
-    let want: BTreeSet<&str> = ["flow", "dns", "http", "tls", "ssh", "stats"]
+    let want: BTreeSet<&str> = ["flow", "dns", "http", "tls", "ssh", "finding", "stats"]
         .into_iter()
         .collect();
     assert_eq!(
