@@ -3,7 +3,6 @@
 //! embedded in the binary) and the rule files given with `--rules`.
 //!
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -68,12 +67,9 @@ pub fn inspector(
     let (engine, compiled) = SignatureEngine::compile(rules);
     if !quiet {
         let mut err = std::io::stderr().lock();
-        if !sources.files.is_empty() || summary.accepted() != summary.active() {
-            crate::rules::print_summary(&mut err, &summary, 1)
+        if !sources.files.is_empty() || compiled.compiled != summary.active() {
+            crate::rules::print_summary(&mut err, &summary, &compiled, 1)
                 .context("cannot write the rules summary")?;
-        }
-        if !compiled.rejected.is_empty() || !sources.files.is_empty() {
-            write!(err, "{compiled}").context("cannot write the rules summary")?;
         }
     }
     Ok(Some(Box::new(engine)))

@@ -11,6 +11,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
+use vigil_sig::engine::{CompileSummary, SignatureEngine};
 use vigil_sig::load::{load_files, LoadSummary};
 use vigil_sig::vars::Vars;
 
@@ -59,10 +60,13 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    let (_rules, summary) = load_files(&args.files, &vars).context("loading rules")?;
+    let (rules, summary) = load_files(&args.files, &vars).context("loading rules")?;
+    // A rule counts as accepted only when the engine compiles it too (a
+    // pcre neither regex engine takes, a keyword the engine does not run).
+    let (_engine, compiled) = SignatureEngine::compile(rules);
     let mut out = std::io::stdout().lock();
-    print_summary(&mut out, &summary, args.examples).context("writing the summary")?;
-    Ok(if summary.accepted() == summary.active() {
+    print_summary(&mut out, &summary, &compiled, args.examples).context("writing the summary")?;
+    Ok(if compiled.compiled == summary.active() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
@@ -73,6 +77,7 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
 pub fn print_summary(
     out: &mut impl Write,
     summary: &LoadSummary,
+    compiled: &CompileSummary,
     examples: usize,
 ) -> std::io::Result<()> {
     for file in &summary.files {
@@ -99,10 +104,28 @@ pub fn print_summary(
         summary.duplicates,
         summary.elapsed.as_millis()
     )?;
+    let engine_rejected = compiled.rules_in.saturating_sub(compiled.compiled);
+    if engine_rejected > 0 {
+        writeln!(
+            out,
+            "the engine rejected {engine_rejected} loaded rules by reason:"
+        )?;
+        for (reason, n) in &compiled.rejected {
+            writeln!(out, "  {n:6}  {reason}")?;
+        }
+    }
+    writeln!(
+        out,
+        "compiled in {} ms: {} prefilter patterns in {} automata ({} MiB)",
+        compiled.elapsed.as_millis(),
+        compiled.patterns,
+        compiled.automata,
+        compiled.prefilter_bytes / (1024 * 1024)
+    )?;
     writeln!(
         out,
         "accepted {} of {} rules",
-        summary.accepted(),
+        compiled.compiled,
         summary.active()
     )
 }
