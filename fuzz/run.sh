@@ -21,6 +21,9 @@ for target in $targets; do
         [ -f "$f" ] && cp "$f" "corpus/$target/"
       done
       ;;
+    rules)
+      cp ../rules/*.rules "corpus/$target/"
+      ;;
   esac
   echo "fuzz: $target for ${seconds}s"
   cargo fuzz run -s none -O "$target" -- -max_total_time="$seconds" -rss_limit_mb=2048 -max_len=65536 2>&1 | tail -n 3
