@@ -120,6 +120,26 @@ for capture in large quarter; do
     row "vigil analyze --max-flows $small_table" "$capture" "$stats"
 done
 
+# Issue 4: the whole ET Open corpus loaded (every rule the engine accepts),
+# on the large capture: load time and memory of `vigil rules check`, and the
+# throughput of the full pipeline with it.
+et_dir=${BENCH_ET_DIR:-$(cd "$(dirname "$0")/.." && pwd)/../shared/data/et-open-2024-04}
+et_note=""
+if [ -d "$et_dir" ]; then
+    et_args=()
+    for f in "$et_dir"/*.rules; do et_args+=(--rules "$f"); done
+    echo "== vigil rules check (ET Open, $(ls "$et_dir"/*.rules | wc -l) files)" >&2
+    stats=$(best "vigil-rules-check" "$vigil" rules check "$et_dir"/*.rules)
+    "$vigil" rules check "$et_dir"/*.rules > "$out/rules-check.txt" 2>&1 || true
+    et_accepted=$(tail -n 1 "$out/rules-check.txt")
+    et_note=$(echo "$stats" | awk -v a="$et_accepted" '{ printf "ET Open (2024-04): %s; `vigil rules check` (load + compile) %.2f s wall, peak RSS %.0f MiB.", a, $1, $4 / 1024 }')
+    echo "== vigil analyze + ET Open" >&2
+    stats=$(best "vigil-et-large" "$vigil" analyze -q --no-default-rules "${et_args[@]}" "$out/large.pcap")
+    row "vigil analyze + all of ET Open" large "$stats"
+    stats=$(best "vigil-bare-large" "$vigil" analyze -q --no-default-rules --no-anomalies "$out/large.pcap")
+    row "vigil analyze, no rules, no anomaly detectors" large "$stats"
+fi
+
 tshark_fields=(-e frame.number -e ip.src -e ip.dst -e ipv6.src -e ipv6.dst -e ip.proto
     -e tcp.srcport -e tcp.dstport -e udp.srcport -e udp.dstport -e frame.len
     -e dns.id -e dns.qry.name -e dns.qry.type -e dns.flags.rcode -e dns.a -e dns.aaaa -e dns.resp.ttl
@@ -171,6 +191,7 @@ mem=$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
         done
         echo
     fi
+    [ -n "$et_note" ] && { echo "$et_note"; echo; }
     echo "Machine: $(nproc) cores ($cpu_model), $mem, kernel $(uname -r); vigil $rev; ${tshark_version%.}."
 } > "$out/results.md"
 
