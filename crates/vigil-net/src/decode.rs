@@ -386,7 +386,6 @@ fn ipv6_extensions(
     mut next: u8,
     mut rest: &[u8],
 ) -> Result<(u8, &[u8], Option<FragInfo>), DecodeError> {
-    use etherparse::err::ip_auth::HeaderSliceError;
     for _ in 0..MAX_IPV6_EXTS {
         match next {
             // Hop-by-hop, routing, destination options.
@@ -415,13 +414,7 @@ fn ipv6_extensions(
                 }
             }
             51 => {
-                let auth = IpAuthHeaderSlice::from_slice(rest).map_err(|e| match e {
-                    HeaderSliceError::Len(_) => DecodeError::Truncated { layer: "ip_auth" },
-                    HeaderSliceError::Content(e) => DecodeError::Malformed {
-                        layer: "ip_auth",
-                        detail: e.to_string(),
-                    },
-                })?;
+                let auth = auth_header(rest)?;
                 next = auth.next_header().0;
                 rest = rest.get(auth.slice().len()..).unwrap_or_default();
             }
@@ -434,22 +427,27 @@ fn ipv6_extensions(
     })
 }
 
+/// An IP Authentication Header (RFC 4302) at the start of `data`.
+fn auth_header(data: &[u8]) -> Result<IpAuthHeaderSlice<'_>, DecodeError> {
+    use etherparse::err::ip_auth::HeaderSliceError;
+    IpAuthHeaderSlice::from_slice(data).map_err(|e| match e {
+        HeaderSliceError::Len(_) => DecodeError::Truncated { layer: "ip_auth" },
+        HeaderSliceError::Content(e) => DecodeError::Malformed {
+            layer: "ip_auth",
+            detail: e.to_string(),
+        },
+    })
+}
+
 /// IPv4 carrying an Authentication Header (protocol 51, RFC 4302): skip it
 /// (and a second one, which some tunnels stack) to the protocol it protects,
 /// as for IPv6. ESP (50) stays opaque: its payload is encrypted.
 fn ipv4_auth(mut protocol: u8, mut data: &[u8]) -> Result<(u8, &[u8]), DecodeError> {
-    use etherparse::err::ip_auth::HeaderSliceError;
     for _ in 0..2 {
         if protocol != 51 {
             break;
         }
-        let auth = IpAuthHeaderSlice::from_slice(data).map_err(|e| match e {
-            HeaderSliceError::Len(_) => DecodeError::Truncated { layer: "ip_auth" },
-            HeaderSliceError::Content(e) => DecodeError::Malformed {
-                layer: "ip_auth",
-                detail: e.to_string(),
-            },
-        })?;
+        let auth = auth_header(data)?;
         protocol = auth.next_header().0;
         data = data.get(auth.slice().len()..).unwrap_or_default();
     }
