@@ -20,6 +20,7 @@
 use std::collections::VecDeque;
 use std::net::IpAddr;
 
+use serde::{Deserialize, Serialize};
 use vigil_event::{ConnectionInfo, Event, Severity};
 
 use crate::features::{mean_cv, round3, FlowView};
@@ -28,7 +29,8 @@ use crate::scan::service;
 use crate::table::Lru;
 
 /// Beaconing thresholds and limits.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct BeaconConfig {
     /// Run the detector. Default true.
     pub enabled: bool,

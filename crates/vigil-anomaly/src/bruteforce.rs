@@ -16,6 +16,7 @@
 
 use std::net::IpAddr;
 
+use serde::{Deserialize, Serialize};
 use vigil_event::{Body, ConnectionInfo, Event, Severity};
 
 use crate::features::{round3, FlowView};
@@ -24,7 +25,8 @@ use crate::scan::service;
 use crate::table::{Close, Sample, Slot, Windows};
 
 /// Brute-force thresholds and limits.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct BruteForceConfig {
     /// Run the detector. Default true.
     pub enabled: bool,

@@ -22,6 +22,7 @@
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::net::IpAddr;
 
+use serde::{Deserialize, Serialize};
 use vigil_event::{Body, ConnectionInfo, Endpoint, Event, Severity};
 
 use crate::features::{round3, NameFeatures};
@@ -29,7 +30,8 @@ use crate::report::{host, secs, Detector, Verdict};
 use crate::table::{CappedSet, Close, Sample, Slot, Windows};
 
 /// DNS thresholds and limits.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct DnsConfig {
     /// Run the detector. Default true.
     pub enabled: bool,

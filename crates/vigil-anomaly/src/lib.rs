@@ -99,6 +99,7 @@ pub mod synflood;
 mod table;
 pub mod volume;
 
+use serde::{Deserialize, Serialize};
 use vigil_event::{Body, Event, Timestamp};
 
 pub use beacon::BeaconConfig;
@@ -111,14 +112,21 @@ pub use synflood::SynFloodConfig;
 pub use volume::VolumeConfig;
 
 /// Every detector's configuration.
-#[derive(Debug, Clone)]
+///
+/// Deserializable (a partial document overrides only the keys it names, an
+/// unknown key is an error); in `vigil analyze --detection-config` it is the
+/// `[anomaly]` table, with one sub-table per detector named as the fields
+/// are, except `scan`, which is `port_scan`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct AnomalyConfig {
     /// How long past its end a window waits for late records before event
     /// time closes it, seconds. Default 60: longer than the flow table's
     /// TCP handshake timeout (30 s), after which an unanswered SYN's flow
     /// record is written.
     pub grace_secs: u32,
-    /// Port scans.
+    /// Port scans (`port_scan` when serialized).
+    #[serde(rename = "port_scan")]
     pub scan: ScanConfig,
     /// SYN floods.
     pub syn_flood: SynFloodConfig,

@@ -19,6 +19,7 @@
 
 use std::net::IpAddr;
 
+use serde::{Deserialize, Serialize};
 use vigil_event::{Body, ConnectionInfo, Event, Severity};
 
 use crate::features::{FlowView, NameFeatures};
@@ -26,7 +27,8 @@ use crate::report::{host, secs, Detector, Verdict};
 use crate::table::{Close, Lru, Sample, Slot, Windows};
 
 /// Rare-destination thresholds and limits.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct RareConfig {
     /// Run the detector. Default true.
     pub enabled: bool,

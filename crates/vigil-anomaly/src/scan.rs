@@ -16,6 +16,7 @@
 
 use std::net::IpAddr;
 
+use serde::{Deserialize, Serialize};
 use vigil_event::{ConnectionInfo, Endpoint, Event, Severity};
 
 use crate::features::{round3, FlowView};
@@ -23,7 +24,8 @@ use crate::report::{host, secs, Detector, Verdict};
 use crate::table::{CappedSet, Close, Sample, Slot, Windows};
 
 /// Port-scan thresholds and limits.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct ScanConfig {
     /// Run the detector. Default true.
     pub enabled: bool,

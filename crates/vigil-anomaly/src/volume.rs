@@ -17,6 +17,7 @@
 
 use std::net::IpAddr;
 
+use serde::{Deserialize, Serialize};
 use vigil_event::{Event, Severity};
 
 use crate::features::{round3, FlowView};
@@ -25,7 +26,8 @@ use crate::scan::service;
 use crate::table::Lru;
 
 /// Outbound-volume thresholds and limits.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct VolumeConfig {
     /// Run the detector. Default true.
     pub enabled: bool,

@@ -8,6 +8,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use vigil_event::{Finding, Remediation, Severity};
 
 /// A risk level, from a score (0–100) by [`Thresholds`].
@@ -96,6 +97,21 @@ impl FromStr for Level {
     }
 }
 
+/// Serialized as its lower-case name.
+impl Serialize for Level {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
+/// Deserialized from a name as [`Level::from_str`] accepts it.
+impl<'de> Deserialize<'de> for Level {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        name.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 /// The score at which each level begins (scores run 0–100; below
 /// `medium` is low).
 ///
@@ -103,7 +119,8 @@ impl FromStr for Level {
 /// [`crate::SeverityPoints`] one high-severity finding (25 points) puts its
 /// source at medium, two close together (50) at high, one critical finding
 /// (50) at high, and two critical ones (100) at critical.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Thresholds {
     /// First score that is medium.
     pub medium: u32,

@@ -68,6 +68,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::hash::Hash;
 use std::net::IpAddr;
 
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use vigil_event::{
     Analytic, Body, Endpoint, Event, Finding, FindingInfo, Priority, Severity, Subject, Timestamp,
@@ -79,7 +80,8 @@ pub use level::{Level, Thresholds, UnknownLevel};
 pub const ANALYTIC_UID: &str = "risk:level";
 
 /// Points a finding adds, by its event severity.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct SeverityPoints {
     /// Severity unknown (0).
     pub unknown: f64,
@@ -127,7 +129,11 @@ impl SeverityPoints {
 }
 
 /// Everything the scorer can be tuned with (see the crate docs for the model).
-#[derive(Debug, Clone, PartialEq)]
+///
+/// Deserializable: a partial document overrides only the keys it names
+/// (`thresholds` and `points` are sub-tables), an unknown key is an error.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct RiskConfig {
     /// Seconds of event time after which a finding counts half (default 300).
     pub half_life_secs: f64,

@@ -16,7 +16,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use vigil_anomaly::{AnomalyConfig, AnomalyEngine};
+use vigil_anomaly::AnomalyEngine;
 use vigil_event::{Body, Event, Timestamp};
 use vigil_net::capture::CaptureReader;
 use vigil_net::pipeline::{Pipeline, PipelineConfig};
@@ -65,6 +65,11 @@ pub struct AnalyzeArgs {
     /// findings are written with the other records.
     #[arg(long)]
     pub no_anomalies: bool,
+    /// Thresholds of the anomaly detectors, risk scoring and evidence
+    /// capture, from a TOML file (`vigil config defaults` prints every
+    /// setting with its default); the options above override it.
+    #[arg(long, value_name = "FILE")]
+    pub detection_config: Option<PathBuf>,
 }
 
 /// `--format`.
@@ -82,6 +87,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         FormatArg::Ocsf => OutputFormat::Ocsf,
         FormatArg::Eve => OutputFormat::Eve,
     };
+    let detection = crate::config::DetectionConfig::load(args.detection_config.as_deref())?;
     let mut sink = match &args.out {
         Some(dir) => EventSink::directory(dir, format)?,
         None => EventSink::stdout(format),
@@ -90,12 +96,13 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     config.app.ja4plus = args.ja4plus;
     config.flow.max_flows = args.max_flows;
     let mut pipeline = Pipeline::new(config);
-    let mut risk = crate::risk::RiskStage::new(&args.risk, args.out.as_deref(), &mut pipeline)?;
+    let mut risk =
+        crate::risk::RiskStage::new(&args.risk, &detection, args.out.as_deref(), &mut pipeline)?;
     let sources = detect::RuleSources::new(&args.rules, args.no_default_rules);
     if let Some(inspector) = detect::inspector(&sources, args.quiet)? {
         pipeline.set_inspector(inspector);
     }
-    let mut anomalies = (!args.no_anomalies).then(|| AnomalyEngine::new(AnomalyConfig::default()));
+    let mut anomalies = (!args.no_anomalies).then(|| AnomalyEngine::new(detection.anomaly));
     let mut summary = Summary::default();
     let mut diagnostics = Diagnostics::default();
     let mut events: Vec<Event> = Vec::new();

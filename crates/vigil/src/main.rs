@@ -1,6 +1,7 @@
 //! The `vigil` binary: CLI subcommands that wire Vigil's crates together.
 
 mod analyze;
+mod config;
 mod detect;
 mod output;
 mod pcap_cmd;
@@ -26,6 +27,9 @@ enum Command {
     Analyze(analyze::AnalyzeArgs),
     /// Work with the rolling pcap backup (`vigil analyze --pcap-ring DIR`).
     Pcap(pcap_cmd::PcapArgs),
+    /// Work with detection configuration files (`vigil analyze --detection-config`).
+    #[command(subcommand)]
+    Config(config::ConfigCommand),
     /// Work with signature rule files.
     #[command(subcommand)]
     Rules(rules::RulesCommand),
@@ -42,6 +46,7 @@ fn main() -> ExitCode {
         .init();
     let result = match cli.command {
         Command::Analyze(args) => analyze::run(args),
+        Command::Config(command) => config::run(command),
         Command::Pcap(args) => pcap_cmd::run(args),
         Command::Rules(command) => rules::run(command),
     };

@@ -19,17 +19,21 @@ use anyhow::Context;
 use clap::Args;
 use vigil_event::{Body, Event, StatsRecord};
 use vigil_net::capture::RawPacket;
-use vigil_net::evidence::{CaptureTarget, Evidence, EvidenceConfig};
+use vigil_net::evidence::{CaptureTarget, Evidence};
 use vigil_net::pcap_ring::{PcapRing, RingConfig};
 use vigil_net::pipeline::Pipeline;
-use vigil_risk::{Level, RiskConfig, RiskScorer, Target};
+use vigil_risk::{Level, RiskScorer, Target};
+
+use crate::config::DetectionConfig;
 
 /// Risk scoring, evidence capture and the rolling backup (`vigil analyze`).
+/// The options without a default here override `--detection-config`
+/// (`[risk]`, `[evidence]`), whose defaults are given.
 #[derive(Debug, Clone, Args)]
 pub struct RiskArgs {
-    /// Half-life of risk scores, in seconds of event time.
-    #[arg(long, default_value_t = 300.0, value_name = "SECS")]
-    pub risk_half_life: f64,
+    /// Half-life of risk scores, in seconds of event time [default: 300].
+    #[arg(long, value_name = "SECS")]
+    pub risk_half_life: Option<f64>,
     /// Write incident pcaps (and incidents.jsonl) into DIR. Default: the
     /// `incidents` directory inside --out; without --out and without this
     /// option no evidence is captured.
@@ -39,18 +43,19 @@ pub struct RiskArgs {
     #[arg(long, conflicts_with = "evidence_dir")]
     pub no_evidence: bool,
     /// Risk level (low, medium, high, critical) at which a host's or flow's
-    /// packets are written to an incident pcap.
-    #[arg(long, default_value = "medium", value_name = "LEVEL", value_parser = parse_level)]
-    pub capture_level: Level,
-    /// Packets kept per flow for evidence from before a trigger.
-    #[arg(long, default_value_t = 64, value_name = "N")]
-    pub evidence_ring_packets: usize,
-    /// Frame bytes kept per flow for evidence from before a trigger.
-    #[arg(long, default_value_t = 256 * 1024, value_name = "BYTES")]
-    pub evidence_ring_bytes: usize,
-    /// Frame bytes kept for evidence over all flows.
-    #[arg(long, default_value_t = 64 * 1024 * 1024, value_name = "BYTES")]
-    pub evidence_budget_bytes: usize,
+    /// packets are written to an incident pcap [default: medium].
+    #[arg(long, value_name = "LEVEL", value_parser = parse_level)]
+    pub capture_level: Option<Level>,
+    /// Packets kept per flow for evidence from before a trigger [default: 64].
+    #[arg(long, value_name = "N")]
+    pub evidence_ring_packets: Option<usize>,
+    /// Frame bytes kept per flow for evidence from before a trigger
+    /// [default: 262144].
+    #[arg(long, value_name = "BYTES")]
+    pub evidence_ring_bytes: Option<usize>,
+    /// Frame bytes kept for evidence over all flows [default: 67108864].
+    #[arg(long, value_name = "BYTES")]
+    pub evidence_budget_bytes: Option<usize>,
     /// Keep a rolling pcap backup of every packet read in DIR, with an
     /// index (index.jsonl) from time range to file (`vigil pcap extract`).
     #[arg(long, value_name = "DIR")]
@@ -87,16 +92,24 @@ impl RiskStage {
     /// is a directory for it, and opens the backup ring.
     pub fn new(
         args: &RiskArgs,
+        config: &DetectionConfig,
         out: Option<&Path>,
         pipeline: &mut Pipeline,
     ) -> anyhow::Result<Self> {
-        if !(args.risk_half_life.is_finite() && args.risk_half_life > 0.0) {
-            anyhow::bail!("--risk-half-life must be a positive number of seconds");
+        let mut risk = config.risk.clone();
+        if let Some(half_life) = args.risk_half_life {
+            if !(half_life.is_finite() && half_life > 0.0) {
+                anyhow::bail!("--risk-half-life must be a positive number of seconds");
+            }
+            risk.half_life_secs = half_life;
         }
-        let scorer = RiskScorer::new(RiskConfig {
-            half_life_secs: args.risk_half_life,
-            ..RiskConfig::default()
-        });
+        let scorer = RiskScorer::new(risk);
+        let mut settings = config.evidence.clone();
+        let e = &mut settings;
+        e.capture_level = args.capture_level.unwrap_or(e.capture_level);
+        e.ring_packets = args.evidence_ring_packets.unwrap_or(e.ring_packets);
+        e.ring_bytes = args.evidence_ring_bytes.unwrap_or(e.ring_bytes);
+        e.budget_bytes = args.evidence_budget_bytes.unwrap_or(e.budget_bytes);
         let dir = args
             .evidence_dir
             .clone()
@@ -104,12 +117,7 @@ impl RiskStage {
             .filter(|_| !args.no_evidence);
         let evidence = dir.is_some();
         if let Some(dir) = dir {
-            pipeline.set_evidence(Evidence::new(EvidenceConfig {
-                ring_packets: args.evidence_ring_packets,
-                ring_bytes: args.evidence_ring_bytes,
-                budget_bytes: args.evidence_budget_bytes,
-                ..EvidenceConfig::new(dir)
-            }));
+            pipeline.set_evidence(Evidence::new(settings.to_config(dir)));
         }
         let ring = match &args.pcap_ring {
             Some(dir) => {
@@ -130,7 +138,7 @@ impl RiskStage {
         };
         Ok(Self {
             scorer,
-            capture_level: args.capture_level,
+            capture_level: settings.capture_level,
             evidence,
             ring,
         })
@@ -314,7 +322,8 @@ mod tests {
             .unwrap();
         let args = Cli::parse_from(["t", "--capture-level", "high"]).risk;
         let mut p = Pipeline::new(PipelineConfig::default());
-        let mut stage = RiskStage::new(&args, Some(tmp.path()), &mut p).unwrap();
+        let mut stage =
+            RiskStage::new(&args, &DetectionConfig::default(), Some(tmp.path()), &mut p).unwrap();
         let mut written = Vec::new();
         let mut events = Vec::new();
         let mut reader = sample();
