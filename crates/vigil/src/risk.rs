@@ -31,7 +31,7 @@ use crate::config::DetectionConfig;
 /// (`[risk]`, `[evidence]`), whose defaults are given.
 #[derive(Debug, Clone, Args)]
 pub struct RiskArgs {
-    /// Half-life of risk scores, in seconds of event time [default: 300].
+    /// Half-life of risk scores, in seconds of event time (overrides --detection-config; built-in default 300).
     #[arg(long, value_name = "SECS")]
     pub risk_half_life: Option<f64>,
     /// Write incident pcaps (and incidents.jsonl) into DIR. Default: the
@@ -43,17 +43,17 @@ pub struct RiskArgs {
     #[arg(long, conflicts_with = "evidence_dir")]
     pub no_evidence: bool,
     /// Risk level (low, medium, high, critical) at which a host's or flow's
-    /// packets are written to an incident pcap [default: medium].
+    /// packets are written to an incident pcap (overrides --detection-config; built-in default medium).
     #[arg(long, value_name = "LEVEL", value_parser = parse_level)]
     pub capture_level: Option<Level>,
-    /// Packets kept per flow for evidence from before a trigger [default: 64].
+    /// Packets kept per flow for evidence from before a trigger (overrides --detection-config; built-in default 64).
     #[arg(long, value_name = "N")]
     pub evidence_ring_packets: Option<usize>,
     /// Frame bytes kept per flow for evidence from before a trigger
-    /// [default: 262144].
+    /// (overrides --detection-config; built-in default 262144).
     #[arg(long, value_name = "BYTES")]
     pub evidence_ring_bytes: Option<usize>,
-    /// Frame bytes kept for evidence over all flows [default: 67108864].
+    /// Frame bytes kept for evidence over all flows (overrides --detection-config; built-in default 67108864).
     #[arg(long, value_name = "BYTES")]
     pub evidence_budget_bytes: Option<usize>,
     /// Keep a rolling pcap backup of every packet read in DIR, with an
