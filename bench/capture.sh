@@ -73,7 +73,9 @@ measure() {
             exit 1
         fi
     }
-    cat "$out/$name.time"
+    # time -o writes "Command exited with non-zero status N" first when the
+    # command fails; the figures are always the last line.
+    tail -n 1 "$out/$name.time"
 }
 
 # best NAME CMD... : the fastest of $runs runs (wall time), as "wall user sys maxrss".
