@@ -214,11 +214,48 @@ struct Variant {
     id: u32,
 }
 
+/// Which payload an automaton over the payload spec scans. A rule's fast
+/// pattern goes only into the automata of the payloads the rule can
+/// inspect (its [`PayloadMode`] and protocol), so a TCP packet point does
+/// not scan stream rules' patterns, whose rules could not match there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Slot {
+    /// A sticky buffer (not the payload).
+    Seam,
+    /// The reassembled TCP stream.
+    Stream,
+    /// A TCP packet's payload (packet rules only).
+    TcpPacket,
+    /// A UDP, ICMP or other non-TCP packet's payload.
+    OtherPacket,
+}
+
+impl Slot {
+    /// The payload slots a payload rule of `mode` and `protocol` inspects.
+    fn of(mode: PayloadMode, protocol: Protocol) -> &'static [Slot] {
+        let (tcp, other) = match protocol {
+            Protocol::Tcp | Protocol::TcpPkt | Protocol::TcpStream => (true, false),
+            Protocol::Udp | Protocol::Icmp => (false, true),
+            Protocol::Ip | Protocol::App(_) => (true, true),
+        };
+        match (mode, tcp, other) {
+            (PayloadMode::Stream, true, _) => &[Slot::Stream],
+            (PayloadMode::Stream, false, _) => &[],
+            (PayloadMode::Packet, true, true) => &[Slot::TcpPacket, Slot::OtherPacket],
+            (PayloadMode::Packet, true, false) => &[Slot::TcpPacket],
+            (PayloadMode::Default, true, true) => &[Slot::Stream, Slot::OtherPacket],
+            (PayloadMode::Default, true, false) => &[Slot::Stream],
+            (_, false, _) => &[Slot::OtherPacket],
+        }
+    }
+}
+
 /// An automaton over one buffer spec for one direction.
 #[derive(Debug)]
 struct Group {
     spec: u16,
     to_server: bool,
+    slot: Slot,
     ac: AhoCorasick,
     /// Per automaton pattern: its case variants.
     variants: Vec<Vec<Variant>>,
@@ -509,7 +546,7 @@ impl SignatureEngine {
             HashMap<Vec<u8>, usize>,
             Vec<Vec<(Option<Vec<u8>>, Vec<u32>)>>,
         );
-        let mut per_group: BTreeMap<(u16, bool), Patterns> = BTreeMap::new();
+        let mut per_group: BTreeMap<(u16, bool, Slot), Patterns> = BTreeMap::new();
         for (idx, (rule, fp)) in compiled.iter().zip(&fps).enumerate() {
             let id = u32::try_from(idx).unwrap_or(u32::MAX);
             let kind = match fp {
@@ -539,8 +576,16 @@ impl SignatureEngine {
                     // of URIs, names and paths): the DFA stays small and
                     // verification checks the whole content anyway.
                     let pat = &pat[pat.len().saturating_sub(MAX_PREFILTER_LEN)..];
-                    for &dir in dirs {
-                        let (pats, index, variants) = per_group.entry((*spec, dir)).or_default();
+                    let slots = match specs.get(usize::from(*spec)) {
+                        Some(s) if s.spec.sel == BufferSel::Payload => {
+                            Slot::of(rule.mode, rule.protocol)
+                        }
+                        _ => &[Slot::Seam],
+                    };
+                    for (&dir, &slot) in dirs.iter().flat_map(|d| slots.iter().map(move |s| (d, s)))
+                    {
+                        let (pats, index, variants) =
+                            per_group.entry((*spec, dir, slot)).or_default();
                         let lower = pat.to_ascii_lowercase();
                         let pi = *index.entry(lower.clone()).or_insert_with(|| {
                             pats.push(lower);
@@ -580,7 +625,7 @@ impl SignatureEngine {
         }
         let mut groups = Vec::new();
         let mut variant_count: u32 = 0;
-        for ((spec, to_server), (pats, _, variants)) in per_group {
+        for ((spec, to_server, slot), (pats, _, variants)) in per_group {
             let ac = match AhoCorasick::builder()
                 .ascii_case_insensitive(true)
                 .match_kind(MatchKind::Standard)
@@ -621,6 +666,7 @@ impl SignatureEngine {
             groups.push(Group {
                 spec,
                 to_server,
+                slot,
                 ac,
                 variants,
             });
@@ -1214,16 +1260,18 @@ impl SignatureEngine {
             if g.to_server != to_server {
                 continue;
             }
-            let Some(spec) = self.specs.get(usize::from(g.spec)).map(|s| &s.spec) else {
-                continue;
+            // A payload group scans the one payload of its slot.
+            let mode = match g.slot {
+                Slot::Seam => PayloadMode::Default,
+                Slot::Stream => PayloadMode::Stream,
+                Slot::TcpPacket | Slot::OtherPacket => {
+                    if (g.slot == Slot::TcpPacket) != pt.tcp {
+                        continue;
+                    }
+                    PayloadMode::Packet
+                }
             };
-            // The payload group may have two sources here (packet and stream).
-            let sources: [Option<PayloadMode>; 2] = if spec.sel == BufferSel::Payload {
-                [Some(PayloadMode::Stream), Some(PayloadMode::Packet)]
-            } else {
-                [Some(PayloadMode::Default), None]
-            };
-            for mode in sources.into_iter().flatten() {
+            {
                 let work = &mut self.work;
                 if ensure_spec(
                     &self.specs,
