@@ -218,6 +218,40 @@ fn stream_tail_matches_are_not_reported_twice() {
 }
 
 #[test]
+fn a_fast_pattern_in_the_repeated_tail_still_makes_its_rule_a_candidate() {
+    // The fast pattern ("longer-pattern") comes in the first chunk; the
+    // rule completes only with the second chunk's "end". The second point
+    // scans only its new bytes, so the rule must come from the carried hit.
+    let mut e = engine(&[
+        r#"alert tcp any any -> any any (msg:"s"; content:"longer-pattern"; content:"end"; distance:0; sid:1;)"#,
+    ]);
+    let f = flow(6);
+    let mut c = ctx(&f, false, None, 1);
+    let mut first = vec![b'.'; 100];
+    first.extend_from_slice(b"longer-pattern");
+    first.extend_from_slice(&[b'.'; 100]);
+    assert!(run(&mut e, &c, &[(Buffer::Stream, &first)]).is_empty());
+    // Second point: the last 150 bytes as tail, then new bytes; twice
+    // without "end" (the hit is carried on), then with it.
+    let mut offset = 0u64;
+    let mut buf = first.clone();
+    for (new, alerts) in [(&b"......"[..], false), (b"..", false), (b"..end", true)] {
+        let tail = buf.get(buf.len() - 150..).unwrap_or_default().to_vec();
+        offset += (buf.len() - 150) as u64;
+        buf = [tail, new.to_vec()].concat();
+        c.stream_offset = offset;
+        assert_eq!(
+            run(&mut e, &c, &[(Buffer::Stream, &buf)]).len() == 1,
+            alerts,
+            "{new:?}"
+        );
+    }
+    // Once the hit left the tail, the rule is no candidate any more.
+    c.stream_offset = offset + 200;
+    assert!(run(&mut e, &c, &[(Buffer::Stream, b"....end")]).is_empty());
+}
+
+#[test]
 fn header_addresses_ports_and_bidirectional() {
     let mut e = engine(&[
         r#"alert tcp 10.0.0.0/8 any -> 192.0.2.0/24 80 (msg:"fwd"; content:"x"; sid:1;)"#,
