@@ -385,6 +385,7 @@ impl AppSlot {
                 ts,
                 packet: pctx.packet,
                 stream_offset: 0,
+                payload_encrypted: false,
             };
             insp.tx_points += 1;
             insp.inspector.inspect(&ctx, bufs, out);
@@ -1131,6 +1132,7 @@ fn inspect_stream(
         ts,
         packet: sink.pctx.packet,
         stream_offset: st.next.saturating_sub(st.tail.len() as u64),
+        payload_encrypted: false,
     };
     let start = sink.out.len();
     *stream_points += 1;
@@ -1195,6 +1197,7 @@ fn account(
                 ts: packet.ts,
                 packet: packet.number,
                 stream_offset: 0,
+                payload_encrypted: ext.insp.encrypted,
             };
             let start = sink.out.len();
             insp.packet_points += 1;

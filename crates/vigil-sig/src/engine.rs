@@ -35,7 +35,9 @@
 //! points only when they are packet rules (`tcp-pkt`, `flow:no_stream`,
 //! `dsize`); on other protocols the packet is the payload. A match that lies
 //! wholly in the repeated tail of a stream chunk (already inspected) is not
-//! reported again. The stream automata scan only a point's new bytes (from
+//! reported again. At a point whose payload is encrypted
+//! ([`InspectCtx::payload_encrypted`]) no payload rule is a candidate;
+//! header rules still run. The stream automata scan only a point's new bytes (from
 //! `MAX_PREFILTER_LEN - 1` bytes before them); the hits of the last point
 //! whose occurrence still lies in the repeated tail are carried per flow
 //! direction (bounded, overflow counted), so the candidates are those of
@@ -1313,7 +1315,7 @@ impl SignatureEngine {
             }
         }
         for (gi, g) in self.groups.iter().enumerate() {
-            if g.to_server != to_server {
+            if g.to_server != to_server || (g.slot != Slot::Seam && pt.ctx.payload_encrypted) {
                 continue;
             }
             // A payload group scans the one payload of its slot.
@@ -1562,7 +1564,9 @@ impl PayloadInspector for SignatureEngine {
                 continue;
             }
             let present = match spec.spec.sel {
-                BufferSel::Payload => pt.packet.is_some() || pt.stream.is_some(),
+                BufferSel::Payload => {
+                    (pt.packet.is_some() || pt.stream.is_some()) && !ctx.payload_encrypted
+                }
                 _ => spec
                     .spec
                     .sel

@@ -52,6 +52,7 @@ fn ctx<'a>(f: &'a FlowMeta, to_client: bool, app: Option<AppProto>, secs: i64) -
         ts: Timestamp::from_nanos(secs * 1_000_000_000),
         packet: 7,
         stream_offset: 0,
+        payload_encrypted: false,
     }
 }
 
@@ -192,6 +193,20 @@ fn tcp_payload_rules_use_the_stream_and_packet_rules_the_packet() {
     let mut cu = ctx(&u, false, None, 1);
     cu.flow = &u;
     assert_eq!(run(&mut e, &cu, &[(Buffer::Packet, b"hello")]), [3]);
+}
+
+#[test]
+fn encrypted_payload_skips_content_rules_but_not_header_rules() {
+    let mut e = engine(&[
+        r#"alert tcp any any -> any any (msg:"packet"; content:"hello"; dsize:<100; sid:2;)"#,
+        r#"alert tcp any any -> any any (msg:"no content"; isdataat:1; dsize:<100; sid:4;)"#,
+        r#"alert tcp any any -> any 80 (msg:"header"; flow:established; dsize:5; sid:5;)"#,
+    ]);
+    let f = flow(6);
+    let mut c = ctx(&f, false, None, 1);
+    assert_eq!(run(&mut e, &c, &[(Buffer::Packet, b"hello")]), [2, 4, 5]);
+    c.payload_encrypted = true;
+    assert_eq!(run(&mut e, &c, &[(Buffer::Packet, b"hello")]), [5]);
 }
 
 #[test]
