@@ -3,8 +3,14 @@
 //! set ([`CappedSet`]). Every structure has a limit; what goes over it is
 //! evicted (and counted) or saturates (and says so), never kept.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::hash::Hash;
+
+/// The hash maps of the tables: foldhash, randomly seeded per process, is
+/// several times faster than SipHash on these small keys (addresses, names)
+/// and still not predictable from the traffic.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+type HashSet<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;
 
 /// Per-key bookkeeping of one window, around the detector's state `S`.
 #[derive(Debug, Clone)]
@@ -60,7 +66,7 @@ impl<K: Clone + Ord + Hash, S: Default> Windows<K, S> {
     /// A table of windows `len_ns` long, closed `grace_ns` after their end.
     pub fn new(limit: usize, len_ns: i64, grace_ns: i64) -> Self {
         Self {
-            slots: HashMap::new(),
+            slots: HashMap::default(),
             by_start: BTreeSet::new(),
             limit: limit.max(1),
             len: len_ns.max(1),
@@ -173,7 +179,7 @@ impl<K: Clone + Eq + Hash, V> Lru<K, V> {
     /// An empty map holding at most `limit` keys.
     pub fn new(limit: usize) -> Self {
         Self {
-            map: HashMap::new(),
+            map: HashMap::default(),
             order: BTreeMap::new(),
             seq: 0,
             limit: limit.max(1),
@@ -246,7 +252,7 @@ pub(crate) struct CappedSet<T> {
 impl<T> Default for CappedSet<T> {
     fn default() -> Self {
         Self {
-            set: HashSet::new(),
+            set: HashSet::default(),
             overflow: 0,
         }
     }

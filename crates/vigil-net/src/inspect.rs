@@ -103,6 +103,13 @@ pub struct InspectCtx<'a> {
     /// buffer (bytes before it in that direction), so an inspector can tell
     /// the repeated tail from new bytes.
     pub stream_offset: u64,
+    /// The flow's payload is encrypted from here on (TLS after its
+    /// handshake, see [`crate::app::StreamParser::encrypted`]): an
+    /// inspector need not match payload content here, as Suricata's default
+    /// TLS encryption handling does not; header tests (addresses, ports,
+    /// flags, `dsize`) still apply. The pipeline makes no stream points for
+    /// such a flow; packet points carry this flag.
+    pub payload_encrypted: bool,
 }
 
 /// Bounds on what the pipeline hands to an inspector.

@@ -20,7 +20,9 @@
 //! [`Buffer::Packet`] point; after the parser has seen each in-order TCP
 //! chunk, a [`Buffer::Stream`] point holding up to
 //! [`InspectLimits::stream_tail_bytes`] earlier bytes of that direction then
-//! the chunk (a gap empties the tail; `stream_offset` counts gap bytes too);
+//! the chunk (a gap empties the tail; `stream_offset` counts gap bytes too),
+//! until the parser says the rest of the flow is encrypted (TLS after its
+//! handshake; the skipped bytes are counted);
 //! after every parser call, the transaction points it completed. The
 //! context: `to_server` from the parser's client direction once it knows it,
 //! else the originator is the client; `established` once the TCP handshake
@@ -183,6 +185,9 @@ struct FlowInspect {
     last_packet: u64,
     /// Stream tails per direction (TCP), made with the first stream data.
     streams: Option<Box<[StreamTail; 2]>>,
+    /// The parser said the rest of the flow is encrypted
+    /// ([`crate::app::StreamParser::encrypted`]): no more stream points.
+    encrypted: bool,
 }
 
 impl FlowInspect {
@@ -233,6 +238,8 @@ struct Inspection {
     packet_points: u64,
     stream_points: u64,
     tx_points: u64,
+    /// Stream bytes not inspected because they were encrypted.
+    encrypted_bytes: u64,
 }
 
 /// The part of an inspection context that comes from the packet and flow.
@@ -378,6 +385,7 @@ impl AppSlot {
                 ts,
                 packet: pctx.packet,
                 stream_offset: 0,
+                payload_encrypted: false,
             };
             insp.tx_points += 1;
             insp.inspector.inspect(&ctx, bufs, out);
@@ -398,6 +406,14 @@ impl AppSlot {
             _ => {}
         }
         stamp_findings(sink.out, start, meta, sink.log_name);
+    }
+
+    /// The parser says the rest of the flow is encrypted.
+    fn encrypted(&self) -> bool {
+        match &self.state {
+            AppState::Stream { parser, .. } => parser.encrypted(),
+            _ => false,
+        }
     }
 
     /// `to_server` for bytes travelling in `dir`.
@@ -771,6 +787,7 @@ impl Pipeline {
             packet_points: 0,
             stream_points: 0,
             tx_points: 0,
+            encrypted_bytes: 0,
         });
     }
 
@@ -940,6 +957,7 @@ impl Pipeline {
             put("sig", "points.packet", i.packet_points);
             put("sig", "points.stream", i.stream_points);
             put("sig", "points.transaction", i.tx_points);
+            put("sig", "stream.encrypted_bytes_skipped", i.encrypted_bytes);
             for (name, n) in i.inspector.counters() {
                 put("sig", name, n);
             }
@@ -1060,8 +1078,18 @@ fn inspect_stream(
         limits,
         scratch,
         stream_points,
+        encrypted_bytes,
         ..
     } = insp;
+    if fi.encrypted {
+        if let Chunk::Data(d) = chunk {
+            *encrypted_bytes += d.len() as u64;
+        }
+        return;
+    }
+    // Checked after this chunk: the chunk that completes the handshake is
+    // still inspected.
+    fi.encrypted = app.encrypted();
     let limit = limits.stream_tail_bytes;
     let streams = fi.streams.get_or_insert_with(|| {
         Box::new([
@@ -1104,6 +1132,7 @@ fn inspect_stream(
         ts,
         packet: sink.pctx.packet,
         stream_offset: st.next.saturating_sub(st.tail.len() as u64),
+        payload_encrypted: false,
     };
     let start = sink.out.len();
     *stream_points += 1;
@@ -1168,6 +1197,7 @@ fn account(
                 ts: packet.ts,
                 packet: packet.number,
                 stream_offset: 0,
+                payload_encrypted: ext.insp.encrypted,
             };
             let start = sink.out.len();
             insp.packet_points += 1;

@@ -262,6 +262,7 @@ fn bench_engine(c: &mut Criterion) {
                 ts: Timestamp::from_nanos(1_700_000_000_000_000_000),
                 packet: 0,
                 stream_offset: p.offset,
+                payload_encrypted: false,
             };
             engine.inspect(&ctx, &slices, &mut first);
         }
@@ -300,6 +301,7 @@ fn bench_engine(c: &mut Criterion) {
                     ts: Timestamp::from_nanos(1_700_000_000_000_000_000 + round as i64),
                     packet: round,
                     stream_offset: p.offset,
+                    payload_encrypted: false,
                 };
                 engine.inspect(&ctx, slices, &mut out);
                 out.clear();

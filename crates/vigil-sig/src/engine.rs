@@ -35,7 +35,13 @@
 //! points only when they are packet rules (`tcp-pkt`, `flow:no_stream`,
 //! `dsize`); on other protocols the packet is the payload. A match that lies
 //! wholly in the repeated tail of a stream chunk (already inspected) is not
-//! reported again.
+//! reported again. At a point whose payload is encrypted
+//! ([`InspectCtx::payload_encrypted`]) no payload rule is a candidate;
+//! header rules still run. The stream automata scan only a point's new bytes (from
+//! `MAX_PREFILTER_LEN - 1` bytes before them); the hits of the last point
+//! whose occurrence still lies in the repeated tail are carried per flow
+//! direction (bounded, overflow counted), so the candidates are those of
+//! a scan of the whole buffer.
 //!
 //! Nothing is allocated per inspection on the hot path: candidate lists,
 //! dedup stamps and derived buffers live in reused scratch space.
@@ -214,11 +220,48 @@ struct Variant {
     id: u32,
 }
 
+/// Which payload an automaton over the payload spec scans. A rule's fast
+/// pattern goes only into the automata of the payloads the rule can
+/// inspect (its [`PayloadMode`] and protocol), so a TCP packet point does
+/// not scan stream rules' patterns, whose rules could not match there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Slot {
+    /// A sticky buffer (not the payload).
+    Seam,
+    /// The reassembled TCP stream.
+    Stream,
+    /// A TCP packet's payload (packet rules only).
+    TcpPacket,
+    /// A UDP, ICMP or other non-TCP packet's payload.
+    OtherPacket,
+}
+
+impl Slot {
+    /// The payload slots a payload rule of `mode` and `protocol` inspects.
+    fn of(mode: PayloadMode, protocol: Protocol) -> &'static [Slot] {
+        let (tcp, other) = match protocol {
+            Protocol::Tcp | Protocol::TcpPkt | Protocol::TcpStream => (true, false),
+            Protocol::Udp | Protocol::Icmp => (false, true),
+            Protocol::Ip | Protocol::App(_) => (true, true),
+        };
+        match (mode, tcp, other) {
+            (PayloadMode::Stream, true, _) => &[Slot::Stream],
+            (PayloadMode::Stream, false, _) => &[],
+            (PayloadMode::Packet, true, true) => &[Slot::TcpPacket, Slot::OtherPacket],
+            (PayloadMode::Packet, true, false) => &[Slot::TcpPacket],
+            (PayloadMode::Default, true, true) => &[Slot::Stream, Slot::OtherPacket],
+            (PayloadMode::Default, true, false) => &[Slot::Stream],
+            (_, false, _) => &[Slot::OtherPacket],
+        }
+    }
+}
+
 /// An automaton over one buffer spec for one direction.
 #[derive(Debug)]
 struct Group {
     spec: u16,
     to_server: bool,
+    slot: Slot,
     ac: AhoCorasick,
     /// Per automaton pattern: its case variants.
     variants: Vec<Vec<Variant>>,
@@ -239,6 +282,13 @@ struct Work {
     gen: u32,
     rule_seen: Vec<u32>,
     variant_done: Vec<u32>,
+    /// Per variant done this generation in a stream group: its index in
+    /// `carry_out`.
+    variant_carry: Vec<u32>,
+    /// Stream prefilter hits carried in from the last stream point of this
+    /// flow direction, and those to carry out of this one.
+    carry_in: Vec<state::Carry>,
+    carry_out: Vec<state::Carry>,
     candidates: Vec<u32>,
     /// Materialized derived/transformed buffers by spec id: (gen, present, bytes).
     mats: Vec<(u32, bool, Vec<u8>)>,
@@ -254,6 +304,7 @@ struct Counters {
     matches: u64,
     alerts: u64,
     stream_repeats: u64,
+    carry_overflow: u64,
     flowbits_overflow: u64,
     backtrack_exhausted: u64,
     passed: u64,
@@ -509,7 +560,7 @@ impl SignatureEngine {
             HashMap<Vec<u8>, usize>,
             Vec<Vec<(Option<Vec<u8>>, Vec<u32>)>>,
         );
-        let mut per_group: BTreeMap<(u16, bool), Patterns> = BTreeMap::new();
+        let mut per_group: BTreeMap<(u16, bool, Slot), Patterns> = BTreeMap::new();
         for (idx, (rule, fp)) in compiled.iter().zip(&fps).enumerate() {
             let id = u32::try_from(idx).unwrap_or(u32::MAX);
             let kind = match fp {
@@ -539,8 +590,16 @@ impl SignatureEngine {
                     // of URIs, names and paths): the DFA stays small and
                     // verification checks the whole content anyway.
                     let pat = &pat[pat.len().saturating_sub(MAX_PREFILTER_LEN)..];
-                    for &dir in dirs {
-                        let (pats, index, variants) = per_group.entry((*spec, dir)).or_default();
+                    let slots = match specs.get(usize::from(*spec)) {
+                        Some(s) if s.spec.sel == BufferSel::Payload => {
+                            Slot::of(rule.mode, rule.protocol)
+                        }
+                        _ => &[Slot::Seam],
+                    };
+                    for (&dir, &slot) in dirs.iter().flat_map(|d| slots.iter().map(move |s| (d, s)))
+                    {
+                        let (pats, index, variants) =
+                            per_group.entry((*spec, dir, slot)).or_default();
                         let lower = pat.to_ascii_lowercase();
                         let pi = *index.entry(lower.clone()).or_insert_with(|| {
                             pats.push(lower);
@@ -580,7 +639,7 @@ impl SignatureEngine {
         }
         let mut groups = Vec::new();
         let mut variant_count: u32 = 0;
-        for ((spec, to_server), (pats, _, variants)) in per_group {
+        for ((spec, to_server, slot), (pats, _, variants)) in per_group {
             let ac = match AhoCorasick::builder()
                 .ascii_case_insensitive(true)
                 .match_kind(MatchKind::Standard)
@@ -621,6 +680,7 @@ impl SignatureEngine {
             groups.push(Group {
                 spec,
                 to_server,
+                slot,
                 ac,
                 variants,
             });
@@ -643,6 +703,7 @@ impl SignatureEngine {
             work: Work {
                 rule_seen: vec![0; n_rules],
                 variant_done: vec![0; variant_count as usize],
+                variant_carry: vec![0; variant_count as usize],
                 mats: (0..n_specs).map(|_| (0, false, Vec::new())).collect(),
                 ..Work::default()
             },
@@ -1207,23 +1268,68 @@ impl SignatureEngine {
         Some(hit)
     }
 
-    fn candidates_from_prefilter(&mut self, pt: &Point<'_, '_>) {
+    /// Collect the candidates of the automata over the buffers at `pt`.
+    /// `seen`: the end of the stream bytes inspected before in this
+    /// direction; a stream point's automata then scan only from the last
+    /// `MAX_PREFILTER_LEN - 1` bytes before it on (so every hit ending in new
+    /// bytes is found) and take the hits in the repeated tail from
+    /// `work.carry_in`; the hits to carry on go to `work.carry_out`.
+    fn candidates_from_prefilter(&mut self, pt: &Point<'_, '_>, seen: Option<u64>) {
         let to_server = pt.ctx.to_server;
         let gen = self.work.gen;
-        for g in &self.groups {
-            if g.to_server != to_server {
+        let base = pt.ctx.stream_offset;
+        // Carried hits still inside this point's buffer.
+        if pt.stream.is_some() {
+            let work = &mut self.work;
+            for c in &work.carry_in {
+                if c.start < base {
+                    continue;
+                }
+                let Some(v) = self
+                    .groups
+                    .get(c.group as usize)
+                    .and_then(|g| g.variants.get(c.pattern as usize))
+                    .and_then(|vs| vs.get(c.variant as usize))
+                else {
+                    continue;
+                };
+                let Some(done) = work.variant_done.get_mut(v.id as usize) else {
+                    continue;
+                };
+                if *done == gen {
+                    continue;
+                }
+                *done = gen;
+                if let Some(slot) = work.variant_carry.get_mut(v.id as usize) {
+                    *slot = work.carry_out.len() as u32;
+                }
+                work.carry_out.push(*c);
+                for &r in &v.rules {
+                    if let Some(s) = work.rule_seen.get_mut(r as usize) {
+                        if *s != gen {
+                            *s = gen;
+                            work.candidates.push(r);
+                        }
+                    }
+                }
+            }
+        }
+        for (gi, g) in self.groups.iter().enumerate() {
+            if g.to_server != to_server || (g.slot != Slot::Seam && pt.ctx.payload_encrypted) {
                 continue;
             }
-            let Some(spec) = self.specs.get(usize::from(g.spec)).map(|s| &s.spec) else {
-                continue;
+            // A payload group scans the one payload of its slot.
+            let mode = match g.slot {
+                Slot::Seam => PayloadMode::Default,
+                Slot::Stream => PayloadMode::Stream,
+                Slot::TcpPacket | Slot::OtherPacket => {
+                    if (g.slot == Slot::TcpPacket) != pt.tcp {
+                        continue;
+                    }
+                    PayloadMode::Packet
+                }
             };
-            // The payload group may have two sources here (packet and stream).
-            let sources: [Option<PayloadMode>; 2] = if spec.sel == BufferSel::Payload {
-                [Some(PayloadMode::Stream), Some(PayloadMode::Packet)]
-            } else {
-                [Some(PayloadMode::Default), None]
-            };
-            for mode in sources.into_iter().flatten() {
+            {
                 let work = &mut self.work;
                 if ensure_spec(
                     &self.specs,
@@ -1241,21 +1347,61 @@ impl SignatureEngine {
                 let Some(hay) = spec_bytes(&self.specs, g.spec, pt, mode, &work.mats) else {
                     continue;
                 };
-                for m in g.ac.find_overlapping_iter(hay) {
-                    let Some(vs) = g.variants.get(m.pattern().as_usize()) else {
+                // Untransformed stream bytes: scan from just before the new
+                // bytes, carry hits (see above).
+                let carried = g.slot == Slot::Stream
+                    && self
+                        .specs
+                        .get(usize::from(g.spec))
+                        .is_some_and(|s| s.spec.transforms.is_empty());
+                let from = match seen {
+                    Some(seen) if carried => usize::try_from(seen.saturating_sub(base))
+                        .unwrap_or(usize::MAX)
+                        .saturating_sub(MAX_PREFILTER_LEN - 1)
+                        .min(hay.len()),
+                    _ => 0,
+                };
+                let scan = hay.get(from..).unwrap_or_default();
+                for m in g.ac.find_overlapping_iter(scan) {
+                    let pi = m.pattern().as_usize();
+                    let Some(vs) = g.variants.get(pi) else {
                         continue;
                     };
-                    for v in vs {
+                    let (ms, me) = (from + m.start(), from + m.end());
+                    for (vi, v) in vs.iter().enumerate() {
                         let Some(done) = work.variant_done.get_mut(v.id as usize) else {
                             continue;
                         };
-                        if *done == gen {
+                        if *done == gen && !carried {
                             continue;
                         }
                         if let Some(exact) = &v.exact {
-                            if hay.get(m.start()..m.end()) != Some(&exact[..]) {
+                            if hay.get(ms..me) != Some(&exact[..]) {
                                 continue;
                             }
+                        }
+                        if carried {
+                            let start = base + ms as u64;
+                            let slot = work.variant_carry.get_mut(v.id as usize);
+                            if *done == gen {
+                                // A later occurrence: it stays in the tail
+                                // longest.
+                                if let Some(c) =
+                                    slot.and_then(|i| work.carry_out.get_mut(*i as usize))
+                                {
+                                    c.start = c.start.max(start);
+                                }
+                                continue;
+                            }
+                            if let Some(slot) = slot {
+                                *slot = work.carry_out.len() as u32;
+                            }
+                            work.carry_out.push(state::Carry {
+                                group: gi as u32,
+                                pattern: pi as u32,
+                                variant: vi as u32,
+                                start,
+                            });
                         }
                         *done = gen;
                         for &r in &v.rules {
@@ -1401,14 +1547,26 @@ impl PayloadInspector for SignatureEngine {
         let mut cands = std::mem::take(&mut self.work.candidates);
         cands.clear();
         self.work.candidates = cands;
-        self.candidates_from_prefilter(&pt);
+        self.work.carry_in.clear();
+        self.work.carry_out.clear();
+        let mut seen_before = None;
+        if pt.stream.is_some() {
+            if let Some(fs) = self.flows.get_or_insert(uid, now) {
+                seen_before = fs.stream_seen[dir_idx];
+                // Swap, so both lists keep their capacity.
+                std::mem::swap(&mut self.work.carry_in, &mut fs.carry[dir_idx]);
+            }
+        }
+        self.candidates_from_prefilter(&pt, seen_before);
         // Always-evaluated rules of the buffers present here.
         for spec in &self.specs {
             if spec.always.is_empty() {
                 continue;
             }
             let present = match spec.spec.sel {
-                BufferSel::Payload => pt.packet.is_some() || pt.stream.is_some(),
+                BufferSel::Payload => {
+                    (pt.packet.is_some() || pt.stream.is_some()) && !ctx.payload_encrypted
+                }
                 _ => spec
                     .spec
                     .sel
@@ -1544,6 +1702,7 @@ impl PayloadInspector for SignatureEngine {
             ("sig.flow_state_evicted", self.flows.evicted),
             ("sig.flowbits_evicted", self.flows.evicted_with_bits),
             ("sig.flowbits_overflow", self.counters.flowbits_overflow),
+            ("sig.stream_carry_overflow", self.counters.carry_overflow),
             ("sig.backtrack_exhausted", self.counters.backtrack_exhausted),
             ("sig.pcre_errors", self.work.pcre.errors),
             ("sig.flow_state_entries", self.flows.len() as u64),
@@ -1565,6 +1724,14 @@ impl SignatureEngine {
         let Some(fs) = self.flows.get_or_insert(uid, now) else {
             return;
         };
+        let carry = &mut self.work.carry_out;
+        if carry.len() > state::MAX_CARRY {
+            self.counters.carry_overflow += (carry.len() - state::MAX_CARRY) as u64;
+            carry.truncate(state::MAX_CARRY);
+        }
+        let kept = &mut fs.carry[dir_idx];
+        kept.clear();
+        kept.extend_from_slice(carry);
         let end = offset + s.len() as u64;
         let slot = &mut fs.stream_seen[dir_idx];
         *slot = Some(slot.map_or(end, |v| v.max(end)));

@@ -75,6 +75,7 @@ fn default_ruleset_compiles_whole_and_catches_web_attacks() {
         ts: Timestamp::from_nanos(1),
         packet: 1,
         stream_offset: 0,
+        payload_encrypted: false,
     };
     let attacks: [&[u8]; 4] = [
         b"/item.php?id=1%27%20UNION%20SELECT%20username,password%20FROM%20users--",
@@ -190,6 +191,7 @@ fn point(f: &FlowMeta, app: AppProto, offset: u64) -> InspectCtx<'_> {
         ts: Timestamp::from_nanos(1_700_000_000_000_000_000),
         packet: 1,
         stream_offset: offset,
+        payload_encrypted: false,
     }
 }
 
@@ -327,6 +329,7 @@ proptest! {
             ts: Timestamp::from_nanos(offset as i64),
             packet: offset,
             stream_offset: offset,
+            payload_encrypted: false,
         };
         let mut seen = Vec::new();
         let mut slices: Vec<(Buffer, &[u8])> = Vec::new();
@@ -364,6 +367,7 @@ proptest! {
             ts: Timestamp::from_nanos(offset as i64 * 1_000_000),
             packet: offset,
             stream_offset: offset,
+            payload_encrypted: false,
         };
         let mut seen = Vec::new();
         let mut slices: Vec<(Buffer, &[u8])> = Vec::new();

@@ -1,7 +1,7 @@
 //! What a run tells the human on stderr: per-packet problems as they happen
 //! (rate-limited per reason) and a summary at the end.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::IpAddr;
 
@@ -62,6 +62,10 @@ impl Diagnostics {
     }
 }
 
+/// The summary's hash maps: foldhash (randomly seeded) is several times
+/// faster than SipHash on addresses and names.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+
 /// Counts for the end-of-run summary, gathered from the events themselves.
 #[derive(Debug, Default)]
 pub struct Summary {
@@ -78,6 +82,8 @@ pub struct Summary {
     packets: u64,
     bytes: u64,
     stats: StatsRecord,
+    /// Reused to build `apps` keys.
+    key: String,
 }
 
 /// Bounds on the summary's own tables (the run may see millions of names).
@@ -86,6 +92,24 @@ const MAX_TABLE: usize = 100_000;
 fn bump<K: std::hash::Hash + Eq>(map: &mut HashMap<K, u64>, key: K, n: u64) {
     if map.len() < MAX_TABLE || map.contains_key(&key) {
         *map.entry(key).or_default() += n;
+    }
+}
+
+/// [`bump`] for string keys, allocating the key only when it is new.
+fn bump_str(map: &mut HashMap<String, u64>, key: &str, n: u64) {
+    if let Some(v) = map.get_mut(key) {
+        *v += n;
+    } else if map.len() < MAX_TABLE {
+        map.insert(key.to_owned(), n);
+    }
+}
+
+/// Count `key` in an ordered map, allocating the key only when it is new.
+fn count(map: &mut BTreeMap<String, u64>, key: &str) {
+    if let Some(v) = map.get_mut(key) {
+        *v += 1;
+    } else {
+        map.insert(key.to_owned(), 1);
     }
 }
 
@@ -110,28 +134,23 @@ impl Summary {
                 if f.dst_endpoint.ip != f.src_endpoint.ip {
                     bump(&mut self.talkers, f.dst_endpoint.ip, f.traffic.bytes);
                 }
-                *self
-                    .transports
-                    .entry(f.connection_info.protocol_name.clone())
-                    .or_default() += 1;
-                let app = f
-                    .app_name
-                    .clone()
-                    .unwrap_or_else(|| "unidentified".to_owned());
-                *self
-                    .apps
-                    .entry(format!("{}/{}", f.connection_info.protocol_name, app))
-                    .or_default() += 1;
+                count(&mut self.transports, &f.connection_info.protocol_name);
+                let app = f.app_name.as_deref().unwrap_or("unidentified");
+                self.key.clear();
+                self.key.push_str(&f.connection_info.protocol_name);
+                self.key.push('/');
+                self.key.push_str(app);
+                count(&mut self.apps, &self.key);
             }
-            Body::Dns(d) => bump(&mut self.dns_names, d.query.hostname.clone(), 1),
+            Body::Dns(d) => bump_str(&mut self.dns_names, &d.query.hostname, 1),
             Body::Tls(t) => {
                 if let Some(sni) = &t.tls.sni {
-                    bump(&mut self.tls_names, sni.clone(), 1);
+                    bump_str(&mut self.tls_names, sni, 1);
                 }
             }
             Body::Http(h) => {
                 if let Some(host) = &h.http_request.url.hostname {
-                    bump(&mut self.http_hosts, host.clone(), 1);
+                    bump_str(&mut self.http_hosts, host, 1);
                 }
             }
             Body::Finding(f) if f.finding_info.analytic.uid.starts_with("risk:") => {

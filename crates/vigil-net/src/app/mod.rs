@@ -239,6 +239,14 @@ pub trait StreamParser: std::fmt::Debug + Send {
     fn client_direction(&self) -> Option<Direction> {
         None
     }
+    /// True once the clear-text part of the protocol is over and what
+    /// follows is encrypted (TLS after its handshake): the pipeline then
+    /// stops raw stream inspection of the flow, as Suricata's default TLS
+    /// `encryption-handling` does. Protocol buffers already extracted are
+    /// inspected as usual.
+    fn encrypted(&self) -> bool {
+        false
+    }
 }
 
 /// A parser for one UDP flow's datagrams.

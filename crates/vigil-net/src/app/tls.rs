@@ -514,6 +514,8 @@ pub struct TlsParser {
     anomalies: Vec<&'static str>,
     first_ts: Option<Timestamp>,
     emitted: bool,
+    /// The clear-text handshake is over (see [`StreamParser::encrypted`]).
+    handshake_over: bool,
     /// Hello and certificate buffers for an inspector, once asked for.
     insp: Option<Box<(TxQueue, TxPoint)>>,
 }
@@ -540,6 +542,7 @@ impl TlsParser {
             anomalies: Vec::new(),
             first_ts: None,
             emitted: false,
+            handshake_over: false,
             insp: None,
         }
     }
@@ -859,7 +862,10 @@ impl StreamParser for TlsParser {
         if !had_hello && (self.client_hello.is_some() || self.server_hello.is_some()) {
             self.first_ts = Some(ts);
         }
-        if self.complete() || self.exhausted() {
+        // Not on `exhausted`: bytes that stopped parsing as TLS may be
+        // anything, and stay inspected.
+        self.handshake_over = self.complete();
+        if self.handshake_over || self.exhausted() {
             self.emit(meta, out);
             return Progress::Done;
         }
@@ -911,6 +917,12 @@ impl StreamParser for TlsParser {
         if let Some(insp) = self.insp.as_deref_mut() {
             insp.0.drain(f);
         }
+    }
+
+    fn encrypted(&self) -> bool {
+        // Both hellos seen and, below TLS 1.3, the server past its
+        // certificate: what is left is key exchange and encrypted records.
+        self.handshake_over
     }
 
     fn client_direction(&self) -> Option<Direction> {

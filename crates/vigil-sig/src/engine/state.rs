@@ -18,6 +18,22 @@ pub(crate) const MAX_BITS_PER_FLOW: usize = 64;
 /// Threshold entries kept at once.
 pub(crate) const MAX_THRESHOLDS: usize = 65_536;
 
+/// Most carried stream prefilter hits per flow direction; more are counted
+/// (`sig.stream_carry_overflow`) and their rules are not re-evaluated.
+pub(crate) const MAX_CARRY: usize = 256;
+
+/// A stream prefilter hit kept for the next stream point: the variant
+/// (group, pattern, case variant) and the stream offset where its last
+/// occurrence starts. While that offset lies in the repeated tail of the
+/// next point, the variant's rules are candidates there without a rescan.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Carry {
+    pub group: u32,
+    pub pattern: u32,
+    pub variant: u32,
+    pub start: u64,
+}
+
 /// What the engine keeps for one flow.
 #[derive(Debug, Default)]
 pub(crate) struct FlowState {
@@ -28,6 +44,9 @@ pub(crate) struct FlowState {
     pub stream_seen: [Option<u64>; 2],
     /// Per direction: IP-only rules already evaluated.
     pub iponly_done: [bool; 2],
+    /// Per direction: the stream prefilter hits of the last stream point
+    /// (see `Carry`), so the next point scans only its new bytes.
+    pub carry: [Vec<Carry>; 2],
     /// Event time of the last use (ns), for eviction.
     pub last_ns: i64,
 }

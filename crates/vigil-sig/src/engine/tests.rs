@@ -52,6 +52,7 @@ fn ctx<'a>(f: &'a FlowMeta, to_client: bool, app: Option<AppProto>, secs: i64) -
         ts: Timestamp::from_nanos(secs * 1_000_000_000),
         packet: 7,
         stream_offset: 0,
+        payload_encrypted: false,
     }
 }
 
@@ -195,6 +196,20 @@ fn tcp_payload_rules_use_the_stream_and_packet_rules_the_packet() {
 }
 
 #[test]
+fn encrypted_payload_skips_content_rules_but_not_header_rules() {
+    let mut e = engine(&[
+        r#"alert tcp any any -> any any (msg:"packet"; content:"hello"; dsize:<100; sid:2;)"#,
+        r#"alert tcp any any -> any any (msg:"no content"; isdataat:1; dsize:<100; sid:4;)"#,
+        r#"alert tcp any any -> any 80 (msg:"header"; flow:established; dsize:5; sid:5;)"#,
+    ]);
+    let f = flow(6);
+    let mut c = ctx(&f, false, None, 1);
+    assert_eq!(run(&mut e, &c, &[(Buffer::Packet, b"hello")]), [2, 4, 5]);
+    c.payload_encrypted = true;
+    assert_eq!(run(&mut e, &c, &[(Buffer::Packet, b"hello")]), [5]);
+}
+
+#[test]
 fn stream_tail_matches_are_not_reported_twice() {
     let mut e = engine(&[r#"alert tcp any any -> any any (msg:"s"; content:"abc"; sid:1;)"#]);
     let f = flow(6);
@@ -215,6 +230,40 @@ fn stream_tail_matches_are_not_reported_twice() {
     assert_eq!(run(&mut e, &c, &[(Buffer::Stream, b"..abc")]), [1]);
     e.flow_end("CflowA");
     assert_eq!(e.flows.len(), 0);
+}
+
+#[test]
+fn a_fast_pattern_in_the_repeated_tail_still_makes_its_rule_a_candidate() {
+    // The fast pattern ("longer-pattern") comes in the first chunk; the
+    // rule completes only with the second chunk's "end". The second point
+    // scans only its new bytes, so the rule must come from the carried hit.
+    let mut e = engine(&[
+        r#"alert tcp any any -> any any (msg:"s"; content:"longer-pattern"; content:"end"; distance:0; sid:1;)"#,
+    ]);
+    let f = flow(6);
+    let mut c = ctx(&f, false, None, 1);
+    let mut first = vec![b'.'; 100];
+    first.extend_from_slice(b"longer-pattern");
+    first.extend_from_slice(&[b'.'; 100]);
+    assert!(run(&mut e, &c, &[(Buffer::Stream, &first)]).is_empty());
+    // Second point: the last 150 bytes as tail, then new bytes; twice
+    // without "end" (the hit is carried on), then with it.
+    let mut offset = 0u64;
+    let mut buf = first.clone();
+    for (new, alerts) in [(&b"......"[..], false), (b"..", false), (b"..end", true)] {
+        let tail = buf.get(buf.len() - 150..).unwrap_or_default().to_vec();
+        offset += (buf.len() - 150) as u64;
+        buf = [tail, new.to_vec()].concat();
+        c.stream_offset = offset;
+        assert_eq!(
+            run(&mut e, &c, &[(Buffer::Stream, &buf)]).len() == 1,
+            alerts,
+            "{new:?}"
+        );
+    }
+    // Once the hit left the tail, the rule is no candidate any more.
+    c.stream_offset = offset + 200;
+    assert!(run(&mut e, &c, &[(Buffer::Stream, b"....end")]).is_empty());
 }
 
 #[test]

@@ -634,3 +634,44 @@ proptest! {
         prop_assert_eq!(tls.ja3s_hash.as_deref(), Some("e195432758194ce2d482396b82e0d48e"));
     }
 }
+
+#[test]
+fn encrypted_only_once_the_clear_text_handshake_is_over() {
+    for (client, server) in [
+        (tls12_client(), tls12_server()),
+        (tls13_client(), tls13_server()),
+    ] {
+        let mut parser = TlsParser::new(&config(false));
+        let meta = meta();
+        let mut out = Vec::new();
+        parser.data(
+            &meta,
+            Direction::ToResponder,
+            Timestamp::default(),
+            &client,
+            &mut out,
+        );
+        assert!(!parser.encrypted(), "a client hello alone is not the end");
+        let p = parser.data(
+            &meta,
+            Direction::ToOriginator,
+            Timestamp::default(),
+            &server,
+            &mut out,
+        );
+        assert_eq!(p, Progress::Done);
+        assert!(parser.encrypted());
+    }
+    // Stopped on bytes that are not TLS: not taken as encrypted.
+    let mut parser = TlsParser::new(&config(false));
+    let (_, progress) = run(
+        &mut parser,
+        &[
+            (Direction::ToResponder, tls12_client()),
+            (Direction::ToOriginator, b"HTTP/1.1 200 OK\r\n\r\n".to_vec()),
+            (Direction::ToResponder, b"GET / HTTP/1.1\r\n\r\n".to_vec()),
+        ],
+    );
+    assert_eq!(progress.last(), Some(&Progress::Done));
+    assert!(!parser.encrypted());
+}
