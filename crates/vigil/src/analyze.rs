@@ -155,11 +155,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
                 Err(error) => {
                     let fatal = error.is_fatal();
                     diagnostics.capture_error(&name, &error.to_string());
-                    pipeline.count_capture_error(if fatal {
-                        "truncated_or_unreadable"
-                    } else {
-                        "corrupt_record"
-                    });
+                    pipeline.count_capture_error(error.reason());
                     if fatal {
                         break;
                     }

@@ -157,6 +157,10 @@ fn a_truncated_capture_names_the_packet_and_keeps_what_came_before() {
         .find(|e| e["record"] == "flow")
         .expect("a flow from the first two packets");
     assert_eq!(flow["traffic"]["packets_out"], 2);
+    // The stats record counts the problem under the reader's own reason.
+    let stats = events.last().unwrap();
+    assert_eq!(stats["record"], "stats");
+    assert_eq!(stats["counters"]["capture"]["truncated_file"], 1, "{stats}");
 }
 
 #[test]
