@@ -257,14 +257,7 @@ fn close_conns(
         return None;
     }
     let (src, dst, port) = *key;
-    let mut v = Verdict::new(
-        Detector::BruteForce,
-        "host",
-        src.to_string(),
-        s.start,
-        s.first,
-        s.last,
-    );
+    let mut v = Verdict::for_window(Detector::BruteForce, "host", src.to_string(), &s);
     let mean_ms = st.duration_us_sum as f64 / st.attempts as f64 / 1000.0;
     v.title = format!(
         "Brute force on {} at {dst}:{port} from {src}: {} attempts",
@@ -292,10 +285,8 @@ fn close_conns(
         .ev("mean_duration_ms", round3(mean_ms))
         .ev("min_attempts", cfg.min_attempts)
         .ev("max_attempt_secs", cfg.max_attempt_secs)
-        .ev("window_secs", cfg.window_secs)
-        .ev("closed_by_eviction", close == Close::Evicted)
-        .ev("windows_in_a_row", s.streak + 1)
-        .ev("earlier_windows_total", s.earlier_total);
+        .ev("window_secs", cfg.window_secs);
+    v.window_evidence(&s, close);
     v.severity = if st.attempts >= cfg.min_attempts.saturating_mul(5) {
         Severity::High
     } else {
@@ -319,14 +310,7 @@ fn close_http(
         return None;
     }
     let (src, dst, port) = *key;
-    let mut v = Verdict::new(
-        Detector::BruteForce,
-        "host",
-        src.to_string(),
-        s.start,
-        s.first,
-        s.last,
-    );
+    let mut v = Verdict::for_window(Detector::BruteForce, "host", src.to_string(), &s);
     let paths: Vec<String> = st.paths.0.iter().cloned().collect();
     v.title = format!(
         "Brute force on web login at {dst}:{port} from {src}: {} attempts",
@@ -359,10 +343,8 @@ fn close_http(
             st.user_agents.0.iter().cloned().collect::<Vec<String>>(),
         )
         .ev("min_attempts", cfg.min_http_attempts)
-        .ev("window_secs", cfg.window_secs)
-        .ev("closed_by_eviction", close == Close::Evicted)
-        .ev("windows_in_a_row", s.streak + 1)
-        .ev("earlier_windows_total", s.earlier_total);
+        .ev("window_secs", cfg.window_secs);
+    v.window_evidence(&s, close);
     v.severity = if st.posts >= cfg.min_http_attempts.saturating_mul(5) {
         Severity::High
     } else {

@@ -275,14 +275,7 @@ fn close_tunnel(
         return None;
     }
     let (src, parent) = key;
-    let mut v = Verdict::new(
-        Detector::DnsTunnel,
-        "host",
-        src.to_string(),
-        s.start,
-        s.first,
-        s.last,
-    );
+    let mut v = Verdict::for_window(Detector::DnsTunnel, "host", src.to_string(), &s);
     let mean_entropy = st.entropy_sum / st.queries.max(1) as f64;
     v.title = format!("DNS tunnelling from {src} via {parent}: {unique} unique subdomains");
     v.desc = format!(
@@ -322,10 +315,8 @@ fn close_tunnel(
         .ev("long_label", cfg.long_label as u64)
         .ev("min_entropy", cfg.min_entropy)
         .ev("window_secs", cfg.window_secs)
-        .ev("saturated", st.subdomains.saturated())
-        .ev("closed_by_eviction", close == Close::Evicted)
-        .ev("windows_in_a_row", s.streak + 1)
-        .ev("earlier_windows_total", s.earlier_total);
+        .ev("saturated", st.subdomains.saturated());
+    v.window_evidence(&s, close);
     v.severity = Severity::High;
     *findings += 1;
     out.push(v.into_event());
@@ -349,14 +340,7 @@ fn close_dga(
     {
         return None;
     }
-    let mut v = Verdict::new(
-        Detector::DnsDga,
-        "host",
-        src.to_string(),
-        s.start,
-        s.first,
-        s.last,
-    );
+    let mut v = Verdict::for_window(Detector::DnsDga, "host", src.to_string(), &s);
     v.title = format!("DGA-like NXDOMAIN burst from {src}: {nx} names");
     v.desc = format!(
         "{src} got NXDOMAIN for {nx} distinct names under {} parents in {} s, {} of them DGA-like; thresholds: at least {} names, {} parents, DGA-like share at least {}",
@@ -384,10 +368,8 @@ fn close_dga(
         .ev("dga_label_min_len", cfg.dga_label_min_len as u64)
         .ev("dga_min_entropy", cfg.dga_min_entropy)
         .ev("window_secs", cfg.window_secs)
-        .ev("saturated", st.nx_names.saturated())
-        .ev("closed_by_eviction", close == Close::Evicted)
-        .ev("windows_in_a_row", s.streak + 1)
-        .ev("earlier_windows_total", s.earlier_total);
+        .ev("saturated", st.nx_names.saturated());
+    v.window_evidence(&s, close);
     v.severity = Severity::Medium;
     *findings += 1;
     out.push(v.into_event());

@@ -234,14 +234,7 @@ fn close(
         return None;
     }
     let sample: Vec<String> = st.sample.0.iter().cloned().collect();
-    let mut v = Verdict::new(
-        Detector::RareDestination,
-        "host",
-        src.to_string(),
-        s.start,
-        s.first,
-        s.last,
-    );
+    let mut v = Verdict::for_window(Detector::RareDestination, "host", src.to_string(), &s);
     v.title = format!(
         "First contact from {src} with {} rare destinations",
         st.contacts

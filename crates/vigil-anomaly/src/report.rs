@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use serde_json::Value;
+
+use crate::table::{Close, Slot};
 use vigil_event::{
     Analytic, Body, ConnectionInfo, Endpoint, Event, Finding, FindingInfo, Severity, Subject,
     Timestamp,
@@ -153,6 +155,26 @@ impl Verdict {
             severity: Severity::Medium,
             log_name: None,
         }
+    }
+
+    /// A verdict about `subject` for the closed window `s`: it covers the
+    /// window's records and its uid is unique per window.
+    pub(crate) fn for_window<S>(
+        detector: Detector,
+        subject_kind: &'static str,
+        subject: String,
+        s: &Slot<S>,
+    ) -> Self {
+        Self::new(detector, subject_kind, subject, s.start, s.first, s.last)
+    }
+
+    /// The evidence every windowed detector reports about the window
+    /// itself: whether it closed early because its table was full, and how
+    /// many windows in a row (and what total before this one) alerted.
+    pub(crate) fn window_evidence<S>(&mut self, s: &Slot<S>, close: Close) -> &mut Self {
+        self.ev("closed_by_eviction", close == Close::Evicted)
+            .ev("windows_in_a_row", s.streak + 1)
+            .ev("earlier_windows_total", s.earlier_total)
     }
 
     /// Add one evidence value.

@@ -216,10 +216,8 @@ fn common_evidence(v: &mut Verdict, cfg: &ScanConfig, s: &Slot<ScanState>, close
         .ev("refused", st.refused)
         .ev("min_probe_ratio", cfg.min_probe_ratio)
         .ev("window_secs", cfg.window_secs)
-        .ev("saturated", st.distinct.saturated())
-        .ev("closed_by_eviction", close == Close::Evicted)
-        .ev("windows_in_a_row", s.streak + 1)
-        .ev("earlier_windows_total", s.earlier_total);
+        .ev("saturated", st.distinct.saturated());
+    v.window_evidence(s, close);
     v.connection_info = st.first_flow.clone();
 }
 
@@ -238,14 +236,7 @@ fn close_vertical(
         return None;
     }
     let (src, dst) = *key;
-    let mut v = Verdict::new(
-        Detector::PortScanVertical,
-        "host",
-        src.to_string(),
-        s.start,
-        s.first,
-        s.last,
-    );
+    let mut v = Verdict::for_window(Detector::PortScanVertical, "host", src.to_string(), &s);
     v.title = format!("Port scan of {dst} from {src}: {ports} ports");
     v.desc = format!(
         "{src} tried {ports} distinct ports on {dst} in {} s ({} flows, {} without payload, {} refused); thresholds: at least {} ports, probe ratio at least {}",
@@ -290,14 +281,7 @@ fn close_horizontal(
         return None;
     }
     let (src, port, proto) = *key;
-    let mut v = Verdict::new(
-        Detector::PortScanHorizontal,
-        "host",
-        src.to_string(),
-        s.start,
-        s.first,
-        s.last,
-    );
+    let mut v = Verdict::for_window(Detector::PortScanHorizontal, "host", src.to_string(), &s);
     let pname = proto_name(proto);
     v.title = format!("Sweep of port {port}/{pname} from {src}: {hosts} hosts");
     v.desc = format!(

@@ -159,14 +159,7 @@ fn close(
         .iter()
         .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
         .map(|(ip, n)| (*ip, *n));
-    let mut v = Verdict::new(
-        Detector::SynFlood,
-        "service",
-        format!("{dst}:{port}"),
-        s.start,
-        s.first,
-        s.last,
-    );
+    let mut v = Verdict::for_window(Detector::SynFlood, "service", format!("{dst}:{port}"), &s);
     let span = s.last - s.first;
     let rate = if span > 0 {
         st.half_open_packets as f64 / (span as f64 / 1e9)
@@ -201,10 +194,8 @@ fn close(
         .ev("top_source_packets", top.map(|(_, n)| n).unwrap_or(0))
         .ev("rate_per_sec", round3(rate))
         .ev("min_half_open", cfg.min_half_open)
-        .ev("window_secs", cfg.window_secs)
-        .ev("closed_by_eviction", close == Close::Evicted)
-        .ev("windows_in_a_row", s.streak + 1)
-        .ev("earlier_windows_total", s.earlier_total);
+        .ev("window_secs", cfg.window_secs);
+    v.window_evidence(&s, close);
     v.severity = Severity::High;
     *findings += 1;
     out.push(v.into_event());
