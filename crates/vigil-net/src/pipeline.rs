@@ -1513,6 +1513,23 @@ mod tests {
         }
     }
 
+    /// A sink with no inspector, for driving an `AppSlot` directly.
+    fn test_sink<'a>(
+        out: &'a mut Vec<Event>,
+        counters: &'a mut Counters,
+        config: &'a AppConfig,
+        log_name: Option<&'a str>,
+    ) -> Sink<'a> {
+        Sink {
+            out,
+            counters,
+            log_name,
+            app_config: config,
+            inspect: None,
+            pctx: PointCtx::default(),
+        }
+    }
+
     fn slot_with(answer: Progress) -> (AppSlot, Arc<Mutex<Vec<String>>>) {
         let log = Arc::new(Mutex::new(Vec::new()));
         let mut slot = AppSlot {
@@ -1537,14 +1554,7 @@ mod tests {
         let mut out = Vec::new();
         let mut counters = Counters::default();
         let config = AppConfig::default();
-        let mut sink = Sink {
-            out: &mut out,
-            counters: &mut counters,
-            log_name: Some("x.pcap"),
-            app_config: &config,
-            inspect: None,
-            pctx: PointCtx::default(),
-        };
+        let mut sink = test_sink(&mut out, &mut counters, &config, Some("x.pcap"));
         let m = meta();
         let ts = Timestamp::from_nanos(1);
         slot.stream_chunk(&m, Direction::ToResponder, ts, Chunk::Data(b"a"), &mut sink);
@@ -1572,14 +1582,7 @@ mod tests {
         let mut out = Vec::new();
         let mut counters = Counters::default();
         let config = AppConfig::default();
-        let mut sink = Sink {
-            out: &mut out,
-            counters: &mut counters,
-            log_name: None,
-            app_config: &config,
-            inspect: None,
-            pctx: PointCtx::default(),
-        };
+        let mut sink = test_sink(&mut out, &mut counters, &config, None);
         let m = meta();
         let ts = Timestamp::from_nanos(1);
         slot.stream_chunk(&m, Direction::ToResponder, ts, Chunk::Data(b"a"), &mut sink);
@@ -1595,14 +1598,7 @@ mod tests {
         let mut out = Vec::new();
         let mut counters = Counters::default();
         let config = AppConfig::default();
-        let mut sink = Sink {
-            out: &mut out,
-            counters: &mut counters,
-            log_name: None,
-            app_config: &config,
-            inspect: None,
-            pctx: PointCtx::default(),
-        };
+        let mut sink = test_sink(&mut out, &mut counters, &config, None);
         let m = meta();
         let ts = Timestamp::from_nanos(1);
         slot.stream_chunk(&m, Direction::ToResponder, ts, Chunk::Data(b"a"), &mut sink);
@@ -1619,14 +1615,7 @@ mod tests {
         let mut out = Vec::new();
         let mut counters = Counters::default();
         let config = AppConfig::default();
-        let mut sink = Sink {
-            out: &mut out,
-            counters: &mut counters,
-            log_name: None,
-            app_config: &config,
-            inspect: None,
-            pctx: PointCtx::default(),
-        };
+        let mut sink = test_sink(&mut out, &mut counters, &config, None);
         let m = meta();
         let junk = [0xffu8; 700];
         for dir in [Direction::ToResponder, Direction::ToOriginator] {
@@ -1644,14 +1633,7 @@ mod tests {
         let mut out = Vec::new();
         let mut counters = Counters::default();
         let config = AppConfig::default();
-        let mut sink = Sink {
-            out: &mut out,
-            counters: &mut counters,
-            log_name: None,
-            app_config: &config,
-            inspect: None,
-            pctx: PointCtx::default(),
-        };
+        let mut sink = test_sink(&mut out, &mut counters, &config, None);
         let m = meta();
         let ts = Timestamp::from_nanos(1);
         let chunk: &[u8] = b"abcGET /x HTTP/1.1\r\nHost: h\r\n\r\n";
@@ -1708,14 +1690,7 @@ mod tests {
         let mut out = Vec::new();
         let mut counters = Counters::default();
         let config = AppConfig::default();
-        let mut sink = Sink {
-            out: &mut out,
-            counters: &mut counters,
-            log_name: None,
-            app_config: &config,
-            inspect: None,
-            pctx: PointCtx::default(),
-        };
+        let mut sink = test_sink(&mut out, &mut counters, &config, None);
         let m = meta();
         let ts = Timestamp::from_nanos(1);
         slot.stream_chunk(
