@@ -17,39 +17,34 @@ const TCP: u8 = 6;
 const UDP: u8 = 17;
 const SCTP: u8 = 132;
 
-/// ICMPv4 type → its reply type, for the "bidirectional" ICMP pairs of the spec.
-fn icmp4_counterpart(t: u8) -> Option<u8> {
-    Some(match t {
-        8 => 0,
-        0 => 8,
-        13 => 14,
-        14 => 13,
-        15 => 16,
-        16 => 15,
-        10 => 9,
-        9 => 10,
-        17 => 18,
-        18 => 17,
+/// The request/reply partner of an ICMP (protocol 1) or ICMPv6 (58) message
+/// type — echo, timestamp, information, address mask, router discovery;
+/// MLD, neighbour and router discovery, node information for v6 — or `None`
+/// for a one-way type or another protocol. Community ID hashes such pairs
+/// as one bidirectional flow, and the flow table keys them the same way.
+pub fn icmp_counterpart(proto: u8, icmp_type: u8) -> Option<u8> {
+    const V4: &[(u8, u8)] = &[(8, 0), (13, 14), (15, 16), (10, 9), (17, 18)];
+    const V6: &[(u8, u8)] = &[
+        (128, 129),
+        (133, 134),
+        (135, 136),
+        (130, 131),
+        (139, 140),
+        (144, 145),
+    ];
+    let pairs = match proto {
+        ICMP => V4,
+        ICMPV6 => V6,
         _ => return None,
-    })
-}
-
-/// ICMPv6 type → its reply type (echo, MLD, neighbour and router discovery, ...).
-fn icmp6_counterpart(t: u8) -> Option<u8> {
-    Some(match t {
-        128 => 129,
-        129 => 128,
-        133 => 134,
-        134 => 133,
-        135 => 136,
-        136 => 135,
-        130 => 131,
-        131 => 130,
-        139 => 140,
-        140 => 139,
-        144 => 145,
-        145 => 144,
-        _ => return None,
+    };
+    pairs.iter().find_map(|&(a, b)| {
+        if a == icmp_type {
+            Some(b)
+        } else if b == icmp_type {
+            Some(a)
+        } else {
+            None
+        }
     })
 }
 
@@ -87,31 +82,16 @@ pub fn community_id_v1(
 }
 
 fn hash(seed: u16, src: IpAddr, dst: IpAddr, proto: u8, sport: u16, dport: u16) -> [u8; 20] {
-    let (has_ports, mut sport, mut dport) = match proto {
-        TCP | UDP | SCTP => (true, sport, dport),
-        ICMP | ICMPV6 => {
-            // Type in sport; the "port" pair is (type, counterpart type) when
-            // the type has a counterpart, else (type, code) and one-way.
-            let ty = sport as u8;
-            let counterpart = if proto == ICMP {
-                icmp4_counterpart(ty)
-            } else {
-                icmp6_counterpart(ty)
-            };
-            match counterpart {
-                Some(c) => (true, u16::from(ty), u16::from(c)),
-                None => (true, u16::from(ty), dport),
-            }
-        }
+    // ICMP: the type is in `sport`; the "port" pair is (type, counterpart
+    // type) when the type has a counterpart, else (type, code) and one-way.
+    let icmp_partner = icmp_counterpart(proto, sport as u8);
+    let one_way = matches!(proto, ICMP | ICMPV6) && icmp_partner.is_none();
+    let (has_ports, mut sport, mut dport) = match (proto, icmp_partner) {
+        (TCP | UDP | SCTP, _) => (true, sport, dport),
+        (ICMP | ICMPV6, Some(c)) => (true, u16::from(sport as u8), u16::from(c)),
+        (ICMP | ICMPV6, None) => (true, u16::from(sport as u8), dport),
         _ => (false, 0, 0),
     };
-    let one_way = matches!(proto, ICMP | ICMPV6)
-        && (if proto == ICMP {
-            icmp4_counterpart(sport as u8)
-        } else {
-            icmp6_counterpart(sport as u8)
-        })
-        .is_none();
 
     let mut sa = [0u8; 16];
     let mut da = [0u8; 16];

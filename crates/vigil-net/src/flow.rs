@@ -29,7 +29,7 @@ use std::net::IpAddr;
 use vigil_event::{ConnectionInfo, Endpoint, IcmpInfo, Timestamp};
 
 use crate::app::{Direction, FlowMeta};
-use crate::community_id::community_id_v1;
+use crate::community_id::{community_id_v1, icmp_counterpart};
 use crate::decode::{tcp_flags, Packet, Transport};
 
 /// Flow table limits and timeouts (seconds of event time).
@@ -108,30 +108,6 @@ struct FlowKey {
     pa: u16,
     pb: u16,
     proto: u8,
-}
-
-fn icmp_counterpart(proto: u8, t: u8) -> Option<u8> {
-    let pairs: &[(u8, u8)] = if proto == ICMP {
-        &[(8, 0), (13, 14), (15, 16), (10, 9), (17, 18)]
-    } else {
-        &[
-            (128, 129),
-            (133, 134),
-            (135, 136),
-            (130, 131),
-            (139, 140),
-            (144, 145),
-        ]
-    };
-    pairs.iter().find_map(|&(x, y)| {
-        if x == t {
-            Some(y)
-        } else if y == t {
-            Some(x)
-        } else {
-            None
-        }
-    })
 }
 
 /// Ports (or ICMP type/code) of a packet as the flow key and Community ID

@@ -10,30 +10,13 @@ use std::path::Path;
 use serde_json::Value;
 use vigil_event::{Body, FlowRecord};
 use vigil_net::capture::CaptureReader;
+use vigil_net::community_id::icmp_counterpart;
 use vigil_net::flow::FlowConfig;
 use vigil_net::pipeline::{Pipeline, PipelineConfig};
 
 /// (proto, src, dst, sport, dport) as the baseline writes it; ICMP "ports"
 /// are (type, reply type) for request/reply types, else (type, code).
 type Tuple = (u8, IpAddr, IpAddr, Option<u16>, Option<u16>);
-
-fn icmp_counterpart(proto: u8, t: u8) -> Option<u8> {
-    let pairs: &[(u8, u8)] = if proto == 1 {
-        &[(8, 0), (13, 14), (15, 16), (10, 9), (17, 18)]
-    } else {
-        &[
-            (128, 129),
-            (133, 134),
-            (135, 136),
-            (130, 131),
-            (139, 140),
-            (144, 145),
-        ]
-    };
-    pairs
-        .iter()
-        .find_map(|&(a, b)| (a == t).then_some(b).or((b == t).then_some(a)))
-}
 
 /// The flow's tuple, and its reverse when the flow is bidirectional.
 fn tuples(f: &FlowRecord) -> Vec<Tuple> {
