@@ -7,9 +7,9 @@
 //! - its fast pattern is the `fast_pattern` content, else the longest
 //!   positive content (ties go to a sticky buffer, which is inspected less
 //!   often than the payload); rules are grouped by the fast pattern's buffer
-//!   and flow direction into one Aho-Corasick automaton per group
-//!   (ASCII-case-insensitive; case-sensitive patterns are checked exactly at
-//!   each hit);
+//!   and flow direction into one multi-pattern prefilter per group
+//!   (module `mpm`: ASCII-case-insensitive, every overlapping occurrence;
+//!   case-sensitive patterns are checked exactly at each hit);
 //! - rules without a positive content but with payload tests are evaluated
 //!   whenever their buffer is present ("always" lists, counted); rules with
 //!   no payload test at all are header rules: IP-only ones (no flow, dsize
@@ -47,6 +47,7 @@
 //! dedup stamps and derived buffers live in reused scratch space.
 
 mod addr;
+mod mpm;
 mod output;
 mod pcre;
 mod state;
@@ -56,7 +57,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use aho_corasick::{AhoCorasick, MatchKind};
 use vigil_event::{Event, RuleRef};
 use vigil_net::app::Direction;
 use vigil_net::inspect::{Buffer, InspectCtx, PayloadInspector};
@@ -97,9 +97,9 @@ pub struct CompileSummary {
     pub ip_only: usize,
     /// Distinct prefilter patterns over all automata.
     pub patterns: usize,
-    /// Aho-Corasick automata built.
+    /// Multi-pattern prefilters built (one per buffer, direction and payload kind).
     pub automata: usize,
-    /// Heap bytes of the automata.
+    /// Heap bytes of the prefilters.
     pub prefilter_bytes: usize,
     /// Rules mixing payload tests with sticky buffers (kept, but they match
     /// only at inspection points that carry the stream or packet together
@@ -262,7 +262,7 @@ struct Group {
     spec: u16,
     to_server: bool,
     slot: Slot,
-    ac: AhoCorasick,
+    ac: mpm::MultiPattern,
     /// Per automaton pattern: its case variants.
     variants: Vec<Vec<Variant>>,
 }
@@ -640,27 +640,10 @@ impl SignatureEngine {
         let mut groups = Vec::new();
         let mut variant_count: u32 = 0;
         for ((spec, to_server, slot), (pats, _, variants)) in per_group {
-            let ac = match AhoCorasick::builder()
-                .ascii_case_insensitive(true)
-                .match_kind(MatchKind::Standard)
-                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-                .build(&pats)
-            {
-                Ok(ac) => ac,
-                Err(error) => {
-                    // Only on pattern sets beyond the automaton's limits.
-                    tracing::error!(%error, spec, "prefilter automaton not built; its rules stay inactive");
-                    let n: usize = variants.iter().flatten().map(|(_, r)| r.len()).sum();
-                    *summary
-                        .rejected
-                        .entry("prefilter automaton too large".to_owned())
-                        .or_default() += n;
-                    continue;
-                }
-            };
+            let ac = mpm::MultiPattern::new(&pats);
             summary.patterns += pats.len();
             summary.automata += 1;
-            summary.prefilter_bytes += ac.memory_usage();
+            summary.prefilter_bytes += ac.heap_bytes();
             let variants = variants
                 .into_iter()
                 .map(|vs| {
@@ -1362,12 +1345,11 @@ impl SignatureEngine {
                     _ => 0,
                 };
                 let scan = hay.get(from..).unwrap_or_default();
-                for m in g.ac.find_overlapping_iter(scan) {
-                    let pi = m.pattern().as_usize();
+                g.ac.for_each(scan, |pi, m_start, m_end| {
                     let Some(vs) = g.variants.get(pi) else {
-                        continue;
+                        return;
                     };
-                    let (ms, me) = (from + m.start(), from + m.end());
+                    let (ms, me) = (from + m_start, from + m_end);
                     for (vi, v) in vs.iter().enumerate() {
                         let Some(done) = work.variant_done.get_mut(v.id as usize) else {
                             continue;
@@ -1413,7 +1395,7 @@ impl SignatureEngine {
                             }
                         }
                     }
-                }
+                });
             }
         }
     }

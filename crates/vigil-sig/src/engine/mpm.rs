@@ -1,0 +1,343 @@
+//! [`MultiPattern`]: the ASCII-case-insensitive multi-pattern prefilter that
+//! finds every occurrence (overlapping) of every fast pattern in a buffer.
+//!
+//! Why hand-written: the engine's automata hold hundreds to thousands of
+//! fast patterns each (ET Open: 1,280 in the to-server stream group, 1,705
+//! in `file.data`). Measured on the benchmark capture, `aho-corasick`'s DFA
+//! scans such sets at 80-260 MB/s (its tables, 5-16 MiB per group, miss the
+//! cache on every byte once the text walks past the root) and `daachorse`'s
+//! double array at about 190 MB/s; neither offers a prefilter for
+//! overlapping search over thousands of patterns. Suricata solves this with
+//! Hyperscan; this is the classic hash-filter design of software MPMs
+//! instead (Snort's and Suricata's older hash matchers), which keeps the hot
+//! tables in the first-level cache:
+//!
+//! 1. every position is tested against a 65,536-bit table of the patterns'
+//!    first two bytes, with every case variant set, so the hot loop does one
+//!    load and one bit test per byte and no case folding;
+//! 2. at a hit, patterns of two or three bytes are checked from a short list
+//!    keyed by the folded pair; longer patterns pass a Bloom filter over the
+//!    folded first four bytes, then a map from those four bytes to the
+//!    patterns that start with them, each compared in full.
+//!
+//! Patterns of one byte are found through a 256-entry table.
+//!
+//! Matches come in order of start position; [`MultiPattern::for_each`]
+//! reports each (pattern, start, end) exactly once. The module's tests check
+//! it against `aho-corasick`'s overlapping search on random pattern sets.
+
+use std::collections::HashMap;
+
+/// Bits in the Bloom filter over the first four folded bytes.
+const BLOOM_BITS_LOG2: u32 = 18;
+
+/// A built pattern set. Pattern indexes are the positions in the slice
+/// given to [`MultiPattern::new`].
+pub(crate) struct MultiPattern {
+    /// Folded (ASCII lowercase) patterns.
+    pats: Vec<Box<[u8]>>,
+    /// Bit per two-byte window (first byte in the low 8 bits) that starts
+    /// some pattern of two or more bytes, every case variant set.
+    pair: Box<[u64; 1024]>,
+    /// Patterns of two or three bytes by their folded first two bytes.
+    short: HashMap<u16, Vec<u32>, foldhash::fast::FixedState>,
+    /// Bit per two-byte window (every case variant) that is the third and
+    /// fourth byte of some pattern of four or more bytes.
+    pair2: Box<[u64; 1024]>,
+    /// Bit per case-variant pair that starts a pattern of two or three bytes.
+    short_any: Box<[u64; 1024]>,
+    /// Bloom filter over the folded first four bytes of longer patterns.
+    bloom: Box<[u64]>,
+    /// Patterns of four or more bytes by their folded first four bytes.
+    long: HashMap<u32, Vec<u32>, foldhash::fast::FixedState>,
+    /// Patterns of one byte, by folded byte.
+    single: Vec<Vec<u32>>,
+    /// Bit per byte value that is (a case variant of) a one-byte pattern.
+    single_bits: [u64; 4],
+    has_single: bool,
+    has_short: bool,
+    has_long: bool,
+}
+
+impl std::fmt::Debug for MultiPattern {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MultiPattern")
+            .field("patterns", &self.pats.len())
+            .field("heap_bytes", &self.heap_bytes())
+            .finish()
+    }
+}
+
+#[inline]
+fn fold(b: u8) -> u8 {
+    b.to_ascii_lowercase()
+}
+
+/// Both cases of `b` (one value when it is not a letter).
+fn cases(b: u8) -> impl Iterator<Item = u8> {
+    let lower = b.to_ascii_lowercase();
+    let upper = b.to_ascii_uppercase();
+    std::iter::once(lower).chain((upper != lower).then_some(upper))
+}
+
+#[inline]
+fn bloom_slot(quad: u32) -> usize {
+    (quad.wrapping_mul(0x9E37_79B1) >> (32 - BLOOM_BITS_LOG2)) as usize
+}
+
+#[inline]
+fn test_bit(bits: &[u64], i: usize) -> bool {
+    bits.get(i >> 6).is_some_and(|w| w & (1 << (i & 63)) != 0)
+}
+
+fn set_bit(bits: &mut [u64], i: usize) {
+    if let Some(w) = bits.get_mut(i >> 6) {
+        *w |= 1 << (i & 63);
+    }
+}
+
+impl MultiPattern {
+    /// Builds the set. Empty patterns are never reported.
+    pub(crate) fn new<P: AsRef<[u8]>>(patterns: &[P]) -> Self {
+        let pats: Vec<Box<[u8]>> = patterns
+            .iter()
+            .map(|p| p.as_ref().iter().map(|&b| fold(b)).collect())
+            .collect();
+        let mut mp = MultiPattern {
+            pair: Box::new([0; 1024]),
+            pair2: Box::new([0; 1024]),
+            short_any: Box::new([0; 1024]),
+            short: HashMap::default(),
+            bloom: vec![0; 1 << (BLOOM_BITS_LOG2 - 6)].into_boxed_slice(),
+            long: HashMap::default(),
+            single: vec![Vec::new(); 256],
+            single_bits: [0; 4],
+            has_single: false,
+            has_short: false,
+            has_long: false,
+            pats: Vec::new(),
+        };
+        for (id, p) in pats.iter().enumerate() {
+            let id = id as u32;
+            match **p {
+                [] => {}
+                [b] => {
+                    mp.has_single = true;
+                    if let Some(list) = mp.single.get_mut(usize::from(b)) {
+                        list.push(id);
+                    }
+                    for v in cases(b) {
+                        set_bit(&mut mp.single_bits, usize::from(v));
+                    }
+                }
+                [a, b, ref rest @ ..] => {
+                    for va in cases(a) {
+                        for vb in cases(b) {
+                            set_bit(&mut mp.pair[..], usize::from(u16::from_le_bytes([va, vb])));
+                        }
+                    }
+                    match rest {
+                        [] | [_] => {
+                            mp.has_short = true;
+                            for va in cases(a) {
+                                for vb in cases(b) {
+                                    set_bit(
+                                        &mut mp.short_any[..],
+                                        usize::from(u16::from_le_bytes([va, vb])),
+                                    );
+                                }
+                            }
+                            mp.short
+                                .entry(u16::from_le_bytes([a, b]))
+                                .or_default()
+                                .push(id);
+                        }
+                        [c, d, ..] => {
+                            mp.has_long = true;
+                            for vc in cases(*c) {
+                                for vd in cases(*d) {
+                                    set_bit(
+                                        &mut mp.pair2[..],
+                                        usize::from(u16::from_le_bytes([vc, vd])),
+                                    );
+                                }
+                            }
+                            let quad = u32::from_le_bytes([a, b, *c, *d]);
+                            set_bit(&mut mp.bloom, bloom_slot(quad));
+                            mp.long.entry(quad).or_default().push(id);
+                        }
+                    }
+                }
+            }
+        }
+        mp.pats = pats;
+        mp
+    }
+
+    /// Approximate heap use in bytes.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        let pats: usize = self.pats.iter().map(|p| p.len() + 16).sum();
+        let lists = |n: usize| n * 4 + 48;
+        let short: usize = self.short.values().map(|v| lists(v.len())).sum();
+        let long: usize = self.long.values().map(|v| lists(v.len())).sum();
+        pats + 32 * 1024 + self.bloom.len() * 8 + short + long + 256 * 24
+    }
+
+    /// Calls `f(pattern, start, end)` for every occurrence of every pattern
+    /// in `hay`, ASCII case ignored, in order of start position.
+    #[inline]
+    pub(crate) fn for_each(&self, hay: &[u8], mut f: impl FnMut(usize, usize, usize)) {
+        if self.has_single {
+            for (i, &b) in hay.iter().enumerate() {
+                if test_bit(&self.single_bits, usize::from(b)) {
+                    if let Some(list) = self.single.get(usize::from(fold(b))) {
+                        for &id in list {
+                            f(id as usize, i, i + 1);
+                        }
+                    }
+                }
+            }
+        }
+        if !(self.has_short || self.has_long) {
+            return;
+        }
+        let (pair, pair2, short_any) = (&*self.pair, &*self.pair2, &*self.short_any);
+        // `key >> 6` of a u16 key is below 1024: no bounds check, no panic.
+        let bit = |bits: &[u64; 1024], key: usize| bits[key >> 6] & (1 << (key & 63)) != 0;
+        for (i, w) in hay.windows(2).enumerate() {
+            let &[a, b] = w else { continue };
+            let key = usize::from(u16::from_le_bytes([a, b]));
+            if !bit(pair, key) {
+                continue;
+            }
+            if self.has_short && bit(short_any, key) {
+                self.at_short(hay, i, &mut f);
+            }
+            if self.has_long {
+                if let (Some(&c), Some(&d)) = (hay.get(i + 2), hay.get(i + 3)) {
+                    if bit(pair2, usize::from(u16::from_le_bytes([c, d]))) {
+                        self.at_long(hay, i, &mut f);
+                    }
+                }
+            }
+        }
+    }
+
+    /// A position whose first two bytes start a pattern of two or three
+    /// bytes: check those.
+    #[cold]
+    fn at_short(&self, hay: &[u8], i: usize, f: &mut impl FnMut(usize, usize, usize)) {
+        let rest = hay.get(i..).unwrap_or_default();
+        let (Some(&a), Some(&b)) = (rest.first(), rest.get(1)) else {
+            return;
+        };
+        if let Some(list) = self.short.get(&u16::from_le_bytes([fold(a), fold(b)])) {
+            for &id in list {
+                if let Some(p) = self.pats.get(id as usize) {
+                    if starts_with_folded(rest, p) {
+                        f(id as usize, i, i + p.len());
+                    }
+                }
+            }
+        }
+    }
+
+    /// A position whose first and second byte pairs both occur in longer
+    /// patterns: the Bloom filter, then the patterns with these four bytes.
+    #[cold]
+    fn at_long(&self, hay: &[u8], i: usize, f: &mut impl FnMut(usize, usize, usize)) {
+        let rest = hay.get(i..).unwrap_or_default();
+        let Some(&[a, b, c, d]) = rest.first_chunk::<4>() else {
+            return;
+        };
+        let quad = u32::from_le_bytes([fold(a), fold(b), fold(c), fold(d)]);
+        if !test_bit(&self.bloom, bloom_slot(quad)) {
+            return;
+        }
+        if let Some(list) = self.long.get(&quad) {
+            for &id in list {
+                if let Some(p) = self.pats.get(id as usize) {
+                    if starts_with_folded(rest, p) {
+                        f(id as usize, i, i + p.len());
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Whether `hay` starts with the folded pattern `p`, ASCII case ignored.
+#[inline]
+fn starts_with_folded(hay: &[u8], p: &[u8]) -> bool {
+    hay.get(..p.len())
+        .is_some_and(|h| h.iter().zip(p).all(|(&x, &y)| fold(x) == y))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aho_corasick::{AhoCorasick, MatchKind};
+    use proptest::prelude::*;
+
+    fn ours(pats: &[Vec<u8>], hay: &[u8]) -> Vec<(usize, usize, usize)> {
+        let mut v = Vec::new();
+        MultiPattern::new(pats).for_each(hay, |p, s, e| v.push((p, s, e)));
+        v.sort_unstable();
+        v
+    }
+
+    fn reference(pats: &[Vec<u8>], hay: &[u8]) -> Vec<(usize, usize, usize)> {
+        let ac = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .build(pats)
+            .expect("small pattern set");
+        let mut v: Vec<_> = ac
+            .find_overlapping_iter(hay)
+            .map(|m| (m.pattern().as_usize(), m.start(), m.end()))
+            .filter(|&(_, s, e)| e > s)
+            .collect();
+        v.sort_unstable();
+        v
+    }
+
+    #[test]
+    fn finds_overlapping_patterns_of_every_length_ignoring_case() {
+        let pats: Vec<Vec<u8>> = ["a", "Ab", "abC", "bcd", "ABCDE", "cde", "xyzw", "zz"]
+            .iter()
+            .map(|s| s.as_bytes().to_vec())
+            .collect();
+        let hay = b"xxABCdEfzzz abcde XYZW";
+        let got = ours(&pats, hay);
+        assert_eq!(got, reference(&pats, hay));
+        // "abcde" at 2 and 12, each in both positions' forms.
+        assert!(got.contains(&(4, 2, 7)));
+        assert!(got.contains(&(4, 12, 17)));
+        // Overlapping "zz" twice in "zzz".
+        assert_eq!(got.iter().filter(|m| m.0 == 7).count(), 2);
+    }
+
+    #[test]
+    fn binary_patterns_and_patterns_sharing_a_prefix() {
+        let pats: Vec<Vec<u8>> = vec![
+            vec![0, 0],
+            vec![0, 0, 0, 1],
+            vec![0, 0, 0, 1, 2],
+            vec![0xff],
+            vec![0, 0, 0, 2],
+        ];
+        let hay = [0u8, 0, 0, 1, 2, 0xff, 0, 0, 0, 2, 0];
+        assert_eq!(ours(&pats, &hay), reference(&pats, &hay));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        #[test]
+        fn agrees_with_aho_corasick(
+            pats in prop::collection::vec(prop::collection::vec(prop::sample::select(b"aAbBc\x00\xff".to_vec()), 1..7), 1..25),
+            hay in prop::collection::vec(prop::sample::select(b"aAbBcd\x00\xff".to_vec()), 0..200),
+        ) {
+            prop_assert_eq!(ours(&pats, &hay), reference(&pats, &hay));
+        }
+    }
+}
