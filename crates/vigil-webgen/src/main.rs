@@ -26,7 +26,7 @@ struct Args {
     /// Seed: the same seed and options give the same traffic.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Multiplies every scenario's actors (scale 1 is about 10,000 requests over two hours).
+    /// Multiplies every scenario's actors (scale 1 is about 20,000 requests over two hours).
     #[arg(long, default_value_t = 1)]
     scale: u32,
     /// Simulated duration in seconds.

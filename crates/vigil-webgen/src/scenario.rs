@@ -40,7 +40,7 @@ pub const SITE_HOST: &str = "www.vigil-shop.example";
 pub struct Config {
     /// Seed of every random choice.
     pub seed: u64,
-    /// Multiplies every scenario's actor count (0 counts as 1). Scale 1 is about 10,000
+    /// Multiplies every scenario's actor count (0 counts as 1). Scale 1 is about 20,000
     /// requests over the default two hours.
     pub scale: u32,
     /// Start of the simulated clock, in seconds since the Unix epoch.
@@ -337,6 +337,11 @@ const HOSTING_V4: &[[u8; 2]] = &[
     [159, 203],
 ];
 const HOSTING_V6: &[[u16; 2]] = &[[0x2a01, 0x04f8], [0x2604, 0xa880], [0x2001, 0x41d0]];
+
+/// Directories a scanner retries its probes under (the first round has none).
+const SCAN_DIRS: &[&str] = &[
+    "", "/old", "/backup", "/wp", "/test", "/dev", "/new", "/site",
+];
 
 const SEARCH_TERMS: &[&str] = &[
     "kettle",
@@ -1081,14 +1086,24 @@ impl Gen<'_> {
             for i in (1..order.len()).rev() {
                 order.swap(i, dist::index(rng, i + 1));
             }
-            for &probe in order.iter().take(dist::between(rng, 150, 500) as usize) {
+            // Past the end of the list, the scanner tries the paths again under the
+            // directories applications are often installed in.
+            for i in 0..dist::between(rng, 150, 500) as usize {
+                let Some(&probe) = order.get(i % order.len().max(1)) else {
+                    break;
+                };
+                let Some(path) = probes.get(probe) else { break };
+                let round = i / order.len().max(1);
+                let target = match SCAN_DIRS.get(round) {
+                    Some(dir) if round > 0 => format!("{dir}{path}"),
+                    _ => path.clone(),
+                };
                 t += dist::ms(dist::exp(rng, mean_gap));
                 let method = if dist::chance(rng, head_share) {
                     Method::Head
                 } else {
                     Method::Get
                 };
-                let target = probes.get(probe).cloned().unwrap_or_default();
                 self.send(
                     actor,
                     ip,
@@ -1127,4 +1142,267 @@ fn v6_in(rng: &mut Rng, nets: &[[u16; 2]]) -> IpAddr {
         word(),
         word().max(1),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    fn scenario() -> Scenario {
+        Scenario::generate(&Config::default(), &Lists::builtin())
+    }
+
+    fn by_scenario<'a>(s: &'a Scenario, name: &str) -> Vec<RequestView<'a>> {
+        s.requests()
+            .filter(|r| s.actors[r.actor as usize].scenario == name)
+            .collect()
+    }
+
+    fn by_actor<'a>(requests: &[RequestView<'a>]) -> BTreeMap<u32, Vec<RequestView<'a>>> {
+        let mut out: BTreeMap<u32, Vec<RequestView<'a>>> = BTreeMap::new();
+        for r in requests {
+            out.entry(r.actor).or_default().push(*r);
+        }
+        out
+    }
+
+    #[test]
+    fn same_seed_same_traffic_and_another_seed_differs() {
+        let a = scenario();
+        let b = scenario();
+        assert!(a.len() > 10_000, "{}", a.len());
+        assert!(a.requests().eq(b.requests()));
+        assert_eq!(a.labels(), b.labels());
+        let c = Scenario::generate(
+            &Config {
+                seed: 2,
+                ..Config::default()
+            },
+            &Lists::builtin(),
+        );
+        assert!(!a.requests().take(100).eq(c.requests().take(100)));
+    }
+
+    #[test]
+    fn requests_are_ordered_inside_the_run_and_nginx_accepts_them() {
+        let s = scenario();
+        let start = Config::DEFAULT_START_UNIX * 1000;
+        let end = start + Config::DEFAULT_DURATION_SECS as i64 * 1000;
+        let mut last = 0;
+        for r in s.requests() {
+            assert!(r.time_unix_ms >= last);
+            assert!((start..end).contains(&r.time_unix_ms));
+            assert!(Site::accepts(r.target), "{}", r.target);
+            last = r.time_unix_ms;
+        }
+        let labels = s.labels();
+        assert_eq!(
+            labels.iter().map(|l| l.requests).sum::<u64>(),
+            s.len() as u64
+        );
+        for scenario in [
+            "browsing",
+            "flash_sale",
+            "nat_gateway",
+            "verified_crawler",
+            "fake_crawler",
+            "fast_scraper",
+            "low_and_slow_scraper",
+            "credential_stuffing",
+            "vulnerability_scan",
+        ] {
+            assert!(labels.iter().any(|l| l.scenario == scenario), "{scenario}");
+        }
+    }
+
+    #[test]
+    fn people_fetch_assets_with_consistent_referers_and_a_cookie() {
+        let s = scenario();
+        let css = format!("{SITE_ORIGIN}/static/css/site.css");
+        let people = by_actor(&by_scenario(&s, "browsing"));
+        assert_eq!(people.len(), 150);
+        for requests in people.values() {
+            let assets = requests
+                .iter()
+                .filter(|r| r.target.starts_with("/static/"))
+                .count();
+            assert!(
+                assets * 2 >= requests.len(),
+                "{assets} of {}",
+                requests.len()
+            );
+            assert!(requests
+                .iter()
+                .all(|r| r.session.is_some() && r.user_agent.is_some()));
+            // The first request is a page, then its stylesheet.
+            assert!(!requests[0].target.starts_with("/static/"));
+            assert!(requests.iter().any(|r| r.target == "/static/css/site.css"));
+            for r in requests
+                .iter()
+                .filter(|r| r.target.starts_with("/static/fonts/"))
+            {
+                assert_eq!(r.referer, Some(css.as_str()));
+            }
+            for r in requests
+                .iter()
+                .filter(|r| r.target.starts_with("/static/img/"))
+            {
+                assert!(r.referer.is_some_and(|x| x.starts_with(SITE_ORIGIN)));
+            }
+        }
+        // Page-to-page referers point at a page of the site the person saw before.
+        let mut seen = 0;
+        for requests in people.values() {
+            let mut visited = BTreeSet::new();
+            for r in requests
+                .iter()
+                .filter(|r| !r.target.starts_with("/static/") && r.target != "/favicon.ico")
+            {
+                if let Some(from) = r.referer.and_then(|x| x.strip_prefix(SITE_ORIGIN)) {
+                    assert!(visited.contains(from), "{from} before {}", r.target);
+                    seen += 1;
+                }
+                visited.insert(r.target.to_owned());
+            }
+        }
+        assert!(seen > 300, "{seen}");
+        // Returning visitors revalidate (304s).
+        assert!(s
+            .requests()
+            .any(|r| r.revalidate && s.response(&r).0 == 304));
+    }
+
+    #[test]
+    fn scanners_mostly_hit_404s_and_stuffers_post_logins() {
+        let s = scenario();
+        let scans = by_scenario(&s, "vulnerability_scan");
+        for requests in by_actor(&scans).values() {
+            assert!(requests.len() >= 150, "{}", requests.len());
+            let missing = requests.iter().filter(|r| s.response(r).0 == 404).count();
+            assert!(
+                missing * 10 >= requests.len() * 9,
+                "{missing} of {}",
+                requests.len()
+            );
+            let distinct: BTreeSet<&str> = requests.iter().map(|r| r.target).collect();
+            assert!(distinct.len() * 10 >= requests.len() * 9);
+        }
+        for requests in by_actor(&by_scenario(&s, "credential_stuffing")).values() {
+            let posts: Vec<_> = requests
+                .iter()
+                .filter(|r| r.method == Method::Post)
+                .collect();
+            assert!(posts.len() >= 150);
+            let statuses: BTreeSet<u16> = posts.iter().map(|r| s.response(r).0).collect();
+            assert!(statuses.contains(&401));
+            let failed = posts.iter().filter(|r| s.response(r).0 == 401).count();
+            assert!(failed * 10 > posts.len() * 9);
+        }
+        let ok = by_scenario(&s, "credential_stuffing")
+            .iter()
+            .filter(|r| r.login_ok)
+            .count();
+        assert!(ok > 0);
+    }
+
+    #[test]
+    fn gateway_has_one_address_and_many_people() {
+        let s = scenario();
+        let labels: Vec<Label> = s
+            .labels()
+            .into_iter()
+            .filter(|l| l.scenario == "nat_gateway")
+            .collect();
+        let ips: BTreeSet<IpAddr> = labels.iter().map(|l| l.ip).collect();
+        let uas: BTreeSet<_> = labels.iter().map(|l| l.user_agent.clone()).collect();
+        let sessions: BTreeSet<_> = labels.iter().map(|l| l.session.clone()).collect();
+        assert_eq!(ips.len(), 1);
+        assert_eq!(labels.len(), 30);
+        assert_eq!((uas.len(), sessions.len()), (30, 30));
+        // Nobody else uses the gateway's address.
+        let ip = ips.first().copied().unwrap();
+        assert!(s
+            .labels()
+            .iter()
+            .all(|l| l.ip != ip || l.scenario == "nat_gateway"));
+    }
+
+    #[test]
+    fn flash_sale_crowd_hits_one_url_within_a_minute_then_its_assets() {
+        let s = scenario();
+        let sale = s.site.pages[s.site.sale_page].path.clone();
+        let crowd = by_scenario(&s, "flash_sale");
+        let people = by_actor(&crowd);
+        assert_eq!(people.len(), 250);
+        assert!(people.values().all(|r| r[0].target == sale));
+        let arrivals: Vec<i64> = people.values().map(|r| r[0].time_unix_ms).collect();
+        let (lo, hi) = (
+            arrivals.iter().min().unwrap(),
+            arrivals.iter().max().unwrap(),
+        );
+        assert!(hi - lo <= 60_000, "{}", hi - lo);
+        let ips: BTreeSet<IpAddr> = crowd.iter().map(|r| r.client).collect();
+        assert_eq!(ips.len(), 250);
+        for requests in people.values() {
+            assert!(requests
+                .iter()
+                .any(|r| r.target.starts_with("/static/img/products/")));
+        }
+    }
+
+    #[test]
+    fn crawlers_scrapers_keep_their_shapes() {
+        let s = scenario();
+        let lists = Lists::builtin();
+        let verified = by_scenario(&s, "verified_crawler");
+        assert!(verified.iter().all(|r| lists.is_crawler_address(r.client)));
+        for requests in by_actor(&verified).values() {
+            assert_eq!(requests[0].target, "/robots.txt");
+            // They obey robots.txt.
+            assert!(requests
+                .iter()
+                .all(|r| !["/cart", "/login"].contains(&r.target)
+                    && !r.target.starts_with("/search")));
+        }
+        let fake = by_scenario(&s, "fake_crawler");
+        assert!(!fake.is_empty());
+        assert!(fake.iter().all(|r| !lists.is_crawler_address(r.client)));
+        assert!(fake.iter().all(|r| r
+            .user_agent
+            .is_some_and(|ua| ua.contains("Googlebot") || ua.contains("bingbot"))));
+        for requests in by_actor(&by_scenario(&s, "fast_scraper")).values() {
+            assert!(requests
+                .iter()
+                .all(|r| !r.target.starts_with("/static/") && r.session.is_none()));
+            let gaps: Vec<f64> = requests
+                .windows(2)
+                .map(|w| (w[1].time_unix_ms - w[0].time_unix_ms) as f64)
+                .collect();
+            let mean = gaps.iter().sum::<f64>() / gaps.len() as f64;
+            let sd =
+                (gaps.iter().map(|g| (g - mean).powi(2)).sum::<f64>() / gaps.len() as f64).sqrt();
+            assert!(mean < 700.0 && sd / mean < 0.1, "mean {mean} sd {sd}");
+        }
+        let slow = by_scenario(&s, "low_and_slow_scraper");
+        let nets: BTreeSet<[u8; 3]> = slow
+            .iter()
+            .filter_map(|r| match r.client {
+                IpAddr::V4(v4) => Some([v4.octets()[0], v4.octets()[1], v4.octets()[2]]),
+                IpAddr::V6(_) => None,
+            })
+            .collect();
+        assert_eq!(nets.len(), 1);
+        assert!(slow.iter().map(|r| r.client).collect::<BTreeSet<_>>().len() >= 10);
+        assert!(
+            slow.iter()
+                .map(|r| r.user_agent)
+                .collect::<BTreeSet<_>>()
+                .len()
+                >= 3
+        );
+        assert!(slow
+            .windows(2)
+            .all(|w| w[1].time_unix_ms - w[0].time_unix_ms >= 15_000));
+    }
 }
