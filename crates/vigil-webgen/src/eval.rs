@@ -198,7 +198,7 @@ pub fn predicted_classes(labels: &[Label], predictions: &[Prediction]) -> Vec<Cl
             )),
         }
     }
-    networks.sort_by(|a, b| b.0.len.cmp(&a.0.len));
+    networks.sort_by_key(|(cidr, _)| std::cmp::Reverse(cidr.len));
     labels
         .iter()
         .map(|label| {

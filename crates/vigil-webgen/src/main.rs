@@ -95,7 +95,7 @@ fn main() -> anyhow::Result<()> {
         let nginx = args
             .nginx
             .clone()
-            .or_else(|| find_nginx())
+            .or_else(find_nginx)
             .context("nginx not found on PATH or in /usr/sbin (install nginx-light, or pass --nginx, or use --direct)")?;
         let options = NginxOptions {
             connections: args.connections,

@@ -383,6 +383,10 @@ struct Visitor {
     /// Assets it holds but revalidates (If-Modified-Since, 304).
     stale: HashSet<usize>,
     logged_in: bool,
+    /// The next page load starts a session (the browser asks for the favicon).
+    new_session: bool,
+    /// Median think time between pages, in seconds.
+    think_median: f64,
 }
 
 /// One request to add, before interning.
@@ -507,6 +511,8 @@ impl Gen<'_> {
             cached: HashSet::new(),
             stale,
             logged_in: false,
+            new_session: true,
+            think_median: 15.0,
         }
     }
 
@@ -526,7 +532,6 @@ impl Gen<'_> {
         page: usize,
         target: &str,
         referer: Option<&str>,
-        first: bool,
     ) -> u64 {
         self.visitor_send(
             v,
@@ -583,7 +588,7 @@ impl Gen<'_> {
             }
             clock += dist::ms(dist::lognormal(rng, 0.05, 0.6, 0.005, 1.0));
         }
-        if first {
+        if std::mem::take(&mut v.new_session) {
             self.visitor_send(
                 v,
                 Send {
@@ -604,8 +609,9 @@ impl Gen<'_> {
         entry: usize,
         entry_referer: Option<&str>,
         pages: u64,
-        think_median: f64,
     ) -> u64 {
+        v.new_session = true;
+        let think_median = v.think_median;
         let mut t = t0;
         let mut page = entry;
         let mut target = self
@@ -614,8 +620,8 @@ impl Gen<'_> {
             .get(entry)
             .map_or_else(|| "/".to_owned(), |p| p.path.clone());
         let mut referer = entry_referer.map(str::to_owned);
-        for i in 0..pages {
-            let loaded = self.load_page(rng, v, t, page, &target, referer.as_deref(), i == 0);
+        for _ in 0..pages {
+            let loaded = self.load_page(rng, v, t, page, &target, referer.as_deref());
             t = loaded + dist::ms(dist::lognormal(rng, think_median, 1.1, 1.0, 1800.0));
             if t >= self.end_ms {
                 break;
@@ -627,14 +633,14 @@ impl Gen<'_> {
                 let term = dist::pick(rng, SEARCH_TERMS).copied().unwrap_or("gift");
                 let search = self.find_page(PageKind::Search);
                 let search_target = format!("/search?q={term}");
-                let loaded = self.load_page(rng, v, t, search, &search_target, Some(&here), false);
+                let loaded = self.load_page(rng, v, t, search, &search_target, Some(&here));
                 t = loaded + dist::ms(dist::lognormal(rng, think_median / 2.0, 0.8, 1.0, 600.0));
                 page = self.random_page(rng, PageKind::Product);
                 referer = Some(format!("{SITE_ORIGIN}{search_target}"));
             } else if roll < 0.14 && !v.logged_in {
                 // Log in: the form, a think, the POST (sometimes a typo first).
                 let login = self.find_page(PageKind::Login);
-                let loaded = self.load_page(rng, v, t, login, "/login", Some(&here), false);
+                let loaded = self.load_page(rng, v, t, login, "/login", Some(&here));
                 t = loaded + dist::ms(dist::lognormal(rng, 9.0, 0.5, 3.0, 120.0));
                 let form = format!("{SITE_ORIGIN}/login");
                 if dist::chance(rng, 0.1) {
@@ -732,7 +738,7 @@ impl Gen<'_> {
             for _ in 0..sessions {
                 let (entry, referer) = self.entry(rng);
                 let pages = dist::lognormal(rng, 4.0, 0.8, 1.0, 40.0) as u64;
-                t = self.session(rng, &mut v, t, entry, referer.as_deref(), pages, 15.0);
+                t = self.session(rng, &mut v, t, entry, referer.as_deref(), pages);
                 // The next visit, later: the browser revalidates what it holds.
                 t += dist::ms(dist::lognormal(rng, 1800.0, 0.6, 300.0, 7200.0));
                 v.stale.extend(v.cached.drain());
@@ -762,7 +768,8 @@ impl Gen<'_> {
             } else {
                 dist::between(rng, 2, 5)
             };
-            self.session(rng, &mut v, t, sale_page, referer, pages, 8.0);
+            v.think_median = 8.0;
+            self.session(rng, &mut v, t, sale_page, referer, pages);
         }
     }
 
@@ -787,7 +794,7 @@ impl Gen<'_> {
                 for _ in 0..dist::between(rng, 1, 3) {
                     let (entry, referer) = self.entry(rng);
                     let pages = dist::lognormal(rng, 5.0, 0.7, 1.0, 30.0) as u64;
-                    t = self.session(rng, &mut v, t, entry, referer.as_deref(), pages, 15.0);
+                    t = self.session(rng, &mut v, t, entry, referer.as_deref(), pages);
                     t += dist::ms(dist::lognormal(rng, 1500.0, 0.6, 300.0, 7200.0));
                     v.stale.extend(v.cached.drain());
                 }
