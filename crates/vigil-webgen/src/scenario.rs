@@ -251,11 +251,12 @@ impl Scenario {
 
     /// The status and body bytes nginx answers `request` with (what direct mode logs).
     pub fn response(&self, request: &RequestView<'_>) -> (u16, u64) {
-        self.site.respond(
+        self.site.respond_for(
             request.method.as_str(),
             request.target,
             request.login_ok,
             request.revalidate,
+            request.user_agent,
         )
     }
 
@@ -627,6 +628,18 @@ impl Gen<'_> {
                 break;
             }
             let here = format!("{SITE_ORIGIN}{target}");
+            if dist::chance(rng, 0.03) {
+                // A dead link (a discontinued product): nginx's 404 page, then back.
+                let dead = format!("/product/discontinued-{}", dist::between(rng, 100, 999));
+                self.visitor_send(
+                    v,
+                    Send {
+                        referer: Some(&here),
+                        ..Send::get(t, &dead)
+                    },
+                );
+                t += dist::ms(dist::lognormal(rng, 3.0, 0.6, 0.5, 60.0));
+            }
             let roll = dist::unit(rng);
             if roll < 0.08 {
                 // A search, then a product from the results.

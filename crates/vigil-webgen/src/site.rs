@@ -18,6 +18,10 @@ pub(crate) const BODY_301: u64 = 162;
 pub(crate) const BODY_400: u64 = 150;
 pub(crate) const BODY_403: u64 = 146;
 pub(crate) const BODY_404: u64 = 146;
+/// What nginx appends to its built-in 4xx/5xx pages for user agents it takes for MSIE
+/// or Chrome (`msie_padding on`, the default): a comment that defeats those browsers'
+/// "friendly" error pages (nginx 1.22, measured).
+pub(crate) const ERROR_PADDING: u64 = 402;
 /// Bodies of the POST /login answers (the nginx config returns exactly these).
 pub(crate) const LOGIN_OK_BODY: &str = "welcome back\n";
 pub(crate) const LOGIN_FAIL_BODY: &str = "invalid username or password\n";
@@ -406,6 +410,26 @@ impl Site {
         (404, body(method, BODY_404))
     }
 
+    /// [`Site::respond`] for a client sending `user_agent`: nginx pads its built-in error
+    /// pages (400, 403, 404; not the 401 of POST /login, which the configuration returns
+    /// with its own text) for MSIE and Chrome.
+    pub(crate) fn respond_for(
+        &self,
+        method: &str,
+        target: &str,
+        login_ok: bool,
+        revalidate: bool,
+        user_agent: Option<&str>,
+    ) -> (u16, u64) {
+        let (status, bytes) = self.respond(method, target, login_ok, revalidate);
+        let builtin_page = matches!(status, 400 | 403 | 404);
+        if builtin_page && method != "HEAD" && padded(user_agent) {
+            (status, bytes + ERROR_PADDING)
+        } else {
+            (status, bytes)
+        }
+    }
+
     /// True when nginx accepts `target`'s path (it would answer 400 before reading the
     /// headers, logging neither the forwarded address nor the simulated time; the
     /// scenarios never send such a path).
@@ -417,6 +441,14 @@ impl Site {
                 .all(|b| (0x21..0x7f).contains(&b) && b != b'#')
             && normalize(raw_path).is_some()
     }
+}
+
+/// nginx's browser sniffing (`ngx_http_process_user_agent`): "MSIE " with at least three
+/// more bytes after it, or "Chrome/" in a user agent without "Gecko/" (Firefox).
+fn padded(user_agent: Option<&str>) -> bool {
+    let Some(ua) = user_agent else { return false };
+    let msie = ua.find("MSIE ").is_some_and(|at| at + 7 < ua.len());
+    msie || (!ua.contains("Gecko/") && ua.contains("Chrome/"))
 }
 
 fn body(method: &str, bytes: u64) -> u64 {
@@ -558,6 +590,52 @@ mod tests {
         assert!(Site::accepts("/index.php?f=../../etc/passwd"));
         assert!(!Site::accepts("/../etc/passwd"));
         assert!(!Site::accepts("/a b"));
+    }
+
+    #[test]
+    fn error_pages_are_padded_for_msie_and_chrome() {
+        let site = Site::generate(1);
+        let chrome = Some("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36");
+        let firefox =
+            Some("Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0 Chrome/1");
+        let padded = (404, BODY_404 + ERROR_PADDING);
+        assert_eq!(
+            site.respond_for("GET", "/nope", false, false, chrome),
+            padded
+        );
+        assert_eq!(
+            site.respond_for("GET", "/nope", false, false, Some("x MSIE 8.0; y")),
+            padded
+        );
+        assert_eq!(
+            site.respond_for("GET", "/nope", false, false, Some("MSIE 8")),
+            (404, BODY_404)
+        );
+        assert_eq!(
+            site.respond_for("GET", "/nope", false, false, firefox),
+            (404, BODY_404)
+        );
+        assert_eq!(
+            site.respond_for("GET", "/nope", false, false, None),
+            (404, BODY_404)
+        );
+        assert_eq!(
+            site.respond_for("HEAD", "/nope", false, false, chrome),
+            (404, 0)
+        );
+        assert_eq!(
+            site.respond_for("GET", "/static/", false, false, chrome),
+            (403, BODY_403 + ERROR_PADDING)
+        );
+        assert_eq!(
+            site.respond_for("GET", "/static", false, false, chrome),
+            (301, BODY_301)
+        );
+        let login = site.respond("POST", "/login", false, false);
+        assert_eq!(
+            site.respond_for("POST", "/login", false, false, chrome),
+            login
+        );
     }
 
     #[test]

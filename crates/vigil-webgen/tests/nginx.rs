@@ -83,6 +83,11 @@ fn nginx_logs_every_request_with_simulated_time_real_addresses_and_statuses() {
         );
     }
     assert!(v6 > 0);
+    // nginx pads its 404 page for Chrome (msie_padding): direct mode must know it too.
+    assert!(
+        lines.iter().any(|l| l.contains("\" 404 548 \"")),
+        "no padded 404"
+    );
     let favicon = lines
         .iter()
         .find(|l| l.contains("\"GET /favicon.ico "))
