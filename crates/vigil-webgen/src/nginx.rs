@@ -17,6 +17,10 @@
 //! request header the generator sets (`X-Vigil-Login: ok|fail`), standing in for the
 //! credentials check; the header is not logged.
 //!
+//! The log is in nginx's completion order: with several connections a line can come a
+//! little before one with an earlier simulated time (a few simulated seconds at worst on a
+//! busy machine); direct mode's log is strictly in time order, otherwise the same lines.
+//!
 //! nginx runs in the foreground (`daemon off`) with its prefix, configuration, pid file,
 //! temporary paths and error log in a temporary directory, on a free port; it is stopped
 //! with SIGQUIT (graceful: the buffered log is flushed), or killed if it does not exit.
