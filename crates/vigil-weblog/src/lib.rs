@@ -9,6 +9,16 @@
 //! | module | owns |
 //! |---|---|
 //! | [`record`] | [`AccessRecord`], the one parsed form of every log format |
+//! | [`detector`] | [`BotDetector`]: records in, explained [`Verdict`]s out, in event time; its config |
+//! | [`entity`] | entities (IP, IP + UA, session, /24 and /64) and their bounded LRU table |
+//! | [`features`] | the per-entity accumulator and every feature, with its formula |
+//! | [`sketch`] | fixed-size summaries: bitmap, top-k, time-bucket ring, moments, Gini, count-min |
+//! | [`baseline`] | the site's own baseline: asset/referer shares, hourly activity, hot paths |
+//! | [`uaclass`] | user-agent classes from embedded crawler, tool and bad-bot lists |
+//! | [`paths`] | static assets, robots/sitemaps, logins and attack probes by path |
+//! | [`whitelist`] | allow-lists, the good-bot list, rDNS/range verification of crawlers |
+//! | [`score`] | the explained logistic model, its weights and classes |
+//! | [`finding`] | verdicts as Detection Finding events (`bot:<class>`) |
 //!
 //! # Example
 //!
@@ -20,6 +30,18 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod baseline;
+pub mod detector;
+pub mod entity;
+pub mod features;
+pub mod finding;
+pub mod paths;
 pub mod record;
+pub mod score;
+pub mod sketch;
+pub mod uaclass;
+pub mod whitelist;
 
+pub use detector::{BotDetector, DetectorConfig, Verdict};
 pub use record::AccessRecord;
+pub use score::{Class, ModelConfig};
