@@ -308,13 +308,17 @@ pub enum Feature {
     LoginAttempts,
     /// Login share `login requests / n`.
     LoginRatio,
-    /// Backdoor (web shell) name hits.
+    /// Backdoor (web shell) name hits per client (`hits / k`: one prober behind a shared
+    /// address is judged on its own IP + UA or session entity).
     Backdoor,
-    /// Sensitive-file hits (.env, .git, dumps, keys).
+    /// Sensitive-file hits (.env, .git, dumps, keys) per client (`hits / k`: one prober behind a shared
+    /// address is judged on its own IP + UA or session entity).
     Sensitive,
-    /// Admin-interface hits.
+    /// Admin-interface hits per client (`hits / k`: one prober behind a shared
+    /// address is judged on its own IP + UA or session entity).
     Admin,
-    /// Path traversal, SQL injection, XSS and JNDI probe hits.
+    /// Path traversal, SQL injection, XSS and JNDI probe hits per client (`hits / k`: one prober behind a shared
+    /// address is judged on its own IP + UA or session entity).
     Probe,
     /// Session depth: page views (non-asset requests) per client, `pages / k`.
     SessionDepth,
@@ -551,10 +555,10 @@ pub fn compute(
     set(Feature::UaOther, share(UaClass::Other));
     set(Feature::LoginAttempts, f64::from(a.login_post) / k);
     set(Feature::LoginRatio, f64::from(a.login) / n);
-    set(Feature::Backdoor, f64::from(a.backdoor));
-    set(Feature::Sensitive, f64::from(a.sensitive));
-    set(Feature::Admin, f64::from(a.admin));
-    set(Feature::Probe, f64::from(a.probe));
+    set(Feature::Backdoor, f64::from(a.backdoor) / k);
+    set(Feature::Sensitive, f64::from(a.sensitive) / k);
+    set(Feature::Admin, f64::from(a.admin) / k);
+    set(Feature::Probe, f64::from(a.probe) / k);
     set(Feature::SessionDepth, f64::from(a.pages) / k);
     if let Some(base) = site.per_client_hour.filter(|b| *b > 0.0) {
         let h = f64::from(a.hours_active.max(1));
