@@ -270,20 +270,23 @@ impl EntityTable {
         out
     }
 
-    /// Approximate bytes held per tracked entity: the slot, the map entry
-    /// (key, index, one control byte, at the table's load factor) and the
-    /// labels' heap bytes, averaged.
+    /// Bytes per tracked entity: its slot (the entity with its fixed-size
+    /// features and list links), its share of the key map (key, index and
+    /// control byte, at the map's current capacity) and its label's heap
+    /// bytes, averaged over the live entities. The slab's growth slack (up
+    /// to 2× while it grows towards `max_entities`, like any `Vec`) and
+    /// slots freed by closed windows awaiting reuse are not counted.
     pub fn bytes_per_entity(&self) -> usize {
         let live = self.len().max(1);
         let labels: usize = self
-            .slots
-            .iter()
+            .map
+            .values()
+            .filter_map(|&i| self.slots.get(i as usize))
             .filter_map(|s| s.entity.label.as_ref().map(|l| l.len()))
             .sum();
         let map_entry = std::mem::size_of::<(EntityKey, u32)>() + 1;
         let map = self.map.capacity().max(live) * map_entry / live;
-        let slots = self.slots.capacity() * std::mem::size_of::<Slot>() / live;
-        slots + map + labels / live
+        std::mem::size_of::<Slot>() + map + labels / live
     }
 }
 
