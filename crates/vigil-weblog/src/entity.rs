@@ -345,7 +345,7 @@ mod tests {
             t.get_or_insert(EntityKey::IpUa(ip, u64::from(i)), || Entity {
                 key: EntityKey::IpUa(ip, u64::from(i)),
                 ip,
-                label: Some(label(&"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36")),
+                label: Some(label("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36")),
                 claims: None,
                 acc: Accum::default(),
             });

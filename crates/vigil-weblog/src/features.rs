@@ -741,8 +741,9 @@ mod tests {
         );
         assert_eq!(v.get(Feature::LoginAttempts), Some(3.0));
         assert!((v.get(Feature::LoginRatio).unwrap() - 6.0 / 7.0).abs() < 1e-12);
-        assert_eq!(v.get(Feature::Backdoor), Some(1.0));
-        assert_eq!(v.get(Feature::Probe), Some(1.0));
+        // One hit each, per client: 1 / 2.
+        assert_eq!(v.get(Feature::Backdoor), Some(0.5));
+        assert_eq!(v.get(Feature::Probe), Some(0.5));
         assert_eq!(a.attack_hits(), 8);
     }
 

@@ -28,6 +28,34 @@
 //! assert_eq!(r.path(), "/search");
 //! assert_eq!(r.query(), Some("q=shoes"));
 //! ```
+//!
+//! The bot detector, over records in event time:
+//!
+//! ```
+//! use vigil_event::Timestamp;
+//! use vigil_weblog::{AccessRecord, BotDetector, Class, DetectorConfig};
+//!
+//! let mut config = DetectorConfig::default();
+//! config.whitelist.rdns.enabled = false; // no DNS in this example
+//! let mut detector = BotDetector::new(config).unwrap();
+//! for i in 0..300i64 {
+//!     detector.observe(&AccessRecord {
+//!         time: Timestamp::from_nanos(1_700_000_000_000_000_000 + i * 200_000_000),
+//!         client: "198.51.100.7".parse().unwrap(),
+//!         method: "GET".into(),
+//!         target: format!("/product/{i}"),
+//!         status: 200,
+//!         user_agent: Some("python-requests/2.31.0".into()),
+//!         ..AccessRecord::default()
+//!     });
+//! }
+//! let verdicts = detector.finish();
+//! let v = verdicts.iter().find(|v| v.subject == "198.51.100.7").unwrap();
+//! assert_eq!(v.class, Class::Scraper);
+//! // Every feature with its value, weight and contribution, and the finding:
+//! assert!(v.score.contributions.iter().any(|c| c.feature == "ua_library" && c.contribution > 0.0));
+//! assert!(v.to_finding().is_some());
+//! ```
 #![deny(missing_docs)]
 
 pub mod baseline;

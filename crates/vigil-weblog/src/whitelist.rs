@@ -465,6 +465,22 @@ impl UdpResolver {
             .ok_or(DnsError::NoResolver)
     }
 
+    /// Parse a reply; NOERROR and NXDOMAIN are answers (maybe empty), any
+    /// other code (REFUSED, SERVFAIL, ...) means no answer could be had.
+    fn answer<'a>(&self, name: &str, reply: &'a [u8]) -> Result<simple_dns::Packet<'a>, DnsError> {
+        let packet = simple_dns::Packet::parse(reply).map_err(|e| DnsError::Malformed {
+            name: name.to_owned(),
+            reason: e.to_string(),
+        })?;
+        match packet.rcode() {
+            simple_dns::RCODE::NoError | simple_dns::RCODE::NameError => Ok(packet),
+            code => Err(DnsError::Malformed {
+                name: name.to_owned(),
+                reason: format!("resolver answered {code:?}"),
+            }),
+        }
+    }
+
     fn query(&mut self, name: &str, qtype: simple_dns::TYPE) -> Result<Vec<u8>, DnsError> {
         use simple_dns::{Name, Packet, PacketFlag, Question, CLASS, QCLASS, QTYPE};
         let malformed = |reason: String| DnsError::Malformed {
@@ -515,10 +531,7 @@ impl Resolve for UdpResolver {
     fn ptr(&mut self, ip: IpAddr) -> Result<Vec<String>, DnsError> {
         let name = reverse_name(ip);
         let reply = self.query(&name, simple_dns::TYPE::PTR)?;
-        let packet = simple_dns::Packet::parse(&reply).map_err(|e| DnsError::Malformed {
-            name: name.clone(),
-            reason: e.to_string(),
-        })?;
+        let packet = self.answer(&name, &reply)?;
         Ok(packet
             .answers
             .iter()
@@ -538,10 +551,7 @@ impl Resolve for UdpResolver {
             simple_dns::TYPE::A
         };
         let reply = self.query(name, qtype)?;
-        let packet = simple_dns::Packet::parse(&reply).map_err(|e| DnsError::Malformed {
-            name: name.to_owned(),
-            reason: e.to_string(),
-        })?;
+        let packet = self.answer(name, &reply)?;
         Ok(packet
             .answers
             .iter()
