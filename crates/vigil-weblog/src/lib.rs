@@ -9,6 +9,10 @@
 //! | module | owns |
 //! |---|---|
 //! | [`record`] | [`AccessRecord`], the one parsed form of every log format |
+//! | [`format`] | log line parsers: nginx `log_format`, Apache `LogFormat`, JSON lines, ModSecurity/Coraza audit ([`Parser`]) |
+//! | [`detect`] | choosing a format from a log's first lines, and saying why ([`detect::detect`]) |
+//! | [`source`] | reading lines: files, `.gz`, stdin, following a live file across rotation; bad-line accounting ([`LogReader`], [`Follower`]) |
+//! | [`ocsf`] | an [`AccessRecord`] as a `vigil_event` HTTP Activity event |
 //!
 //! # Example
 //!
@@ -20,6 +24,12 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod detect;
+pub mod format;
+pub mod ocsf;
 pub mod record;
+pub mod source;
 
+pub use format::{FormatConfig, Parser};
 pub use record::AccessRecord;
+pub use source::{Follower, LogReader};
