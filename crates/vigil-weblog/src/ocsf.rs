@@ -51,7 +51,7 @@ pub fn to_event(record: &AccessRecord, log_name: Option<&str>) -> Event {
             referrer: record.referer.clone(),
             body_length: 0,
         },
-        http_response: (record.status != 0).then(|| HttpResponse {
+        http_response: (record.status != 0).then_some(HttpResponse {
             code: record.status,
             message: None,
             content_type: None,

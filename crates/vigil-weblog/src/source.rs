@@ -101,6 +101,10 @@ pub fn stdin() -> Box<dyn BufRead + Send> {
     Box::new(BufReader::with_capacity(256 * 1024, io::stdin()))
 }
 
+/// A reader whose first lines, read for detection, are replayed before
+/// the rest.
+pub type Replayed<R> = io::Chain<Cursor<Vec<u8>>, R>;
+
 /// One line from a [`LineReader`].
 #[derive(Debug, Clone, Copy)]
 pub struct Line<'a> {
@@ -287,7 +291,7 @@ impl<R: BufRead> LogReader<R> {
         name: impl Into<String>,
         mut reader: R,
         configured: Option<Parser>,
-    ) -> Result<(LogReader<io::Chain<Cursor<Vec<u8>>, R>>, Detection), SourceError> {
+    ) -> Result<(LogReader<Replayed<R>>, Detection), SourceError> {
         let name = name.into();
         let mut head = Vec::new();
         let mut ends = Vec::new();

@@ -238,7 +238,6 @@ fn slot(
 mod tests {
     use std::net::IpAddr;
 
-    use super::*;
     use crate::format::Parser;
 
     // The example lines of Apache's log file documentation

@@ -133,7 +133,7 @@ impl JsonMapping {
 /// A JSON-lines parser. Build it with [`Parser::json`](crate::format::Parser::json).
 #[derive(Debug, Clone)]
 pub struct JsonParser {
-    mapping: JsonMapping,
+    mapping: Box<JsonMapping>,
     /// Top-level keys some mapping uses (not copied into `fields`).
     mapped: Vec<String>,
 }
@@ -147,7 +147,10 @@ impl JsonParser {
             .collect();
         mapped.sort();
         mapped.dedup();
-        Self { mapping, mapped }
+        Self {
+            mapping: Box::new(mapping),
+            mapped,
+        }
     }
 
     pub(crate) fn parse_into(
@@ -173,7 +176,7 @@ impl JsonParser {
         record.target.clear();
         record.protocol.clear();
         if let Some(request) = get(&m.request) {
-            split_request(&request, request.as_bytes(), record);
+            split_request(request.as_bytes(), record);
         } else {
             if let Some(method) = get(&m.method) {
                 record.method.push_str(&method);

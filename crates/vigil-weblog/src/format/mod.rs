@@ -136,7 +136,7 @@ pub enum FormatConfig {
         /// Which keys hold which record fields; defaults cover nginx JSON
         /// layouts.
         #[serde(default)]
-        mapping: JsonMapping,
+        mapping: Box<JsonMapping>,
     },
     /// ModSecurity v3 or Coraza JSON audit log.
     Modsecurity,
@@ -151,7 +151,7 @@ impl FormatConfig {
                 log_format: Some(text),
             } => Parser::nginx(text),
             Self::Apache { log_format } => Parser::apache(log_format),
-            Self::Json { mapping } => Ok(Parser::json(mapping.clone())),
+            Self::Json { mapping } => Ok(Parser::json(JsonMapping::clone(mapping))),
             Self::Modsecurity => Ok(Parser::modsecurity()),
         }
     }
@@ -265,8 +265,19 @@ pub(crate) enum Escape {
 /// The value with `escape` undone, as text (invalid UTF-8 replaced).
 /// Borrows when there is nothing to undo.
 pub(crate) fn unescape(raw: &[u8], escape: Escape) -> Cow<'_, str> {
+    match unescape_bytes(raw, escape) {
+        Cow::Borrowed(bytes) => String::from_utf8_lossy(bytes),
+        Cow::Owned(bytes) => Cow::Owned(match String::from_utf8(bytes) {
+            Ok(s) => s,
+            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        }),
+    }
+}
+
+/// The value with `escape` undone, as bytes.
+pub(crate) fn unescape_bytes(raw: &[u8], escape: Escape) -> Cow<'_, [u8]> {
     if escape == Escape::None || memchr::memchr(b'\\', raw).is_none() {
-        return String::from_utf8_lossy(raw);
+        return Cow::Borrowed(raw);
     }
     let mut out = Vec::with_capacity(raw.len());
     let mut i = 0;
@@ -317,10 +328,7 @@ pub(crate) fn unescape(raw: &[u8], escape: Escape) -> Cow<'_, str> {
         out.push(b);
         i += 1;
     }
-    Cow::Owned(match String::from_utf8(out) {
-        Ok(s) => s,
-        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-    })
+    Cow::Owned(out)
 }
 
 fn hex_val(b: u8) -> Option<u8> {
@@ -365,16 +373,19 @@ pub(crate) fn set_opt(dst: &mut Option<String>, value: &str) {
     }
 }
 
-/// Split a logged request line into method, target and protocol.
+/// Split a request line (unescaped) into method, target and protocol.
 ///
 /// A line that is not `METHOD SP target [SP HTTP/x]` with a token for the
 /// method (nginx logs whatever the client sent, e.g. a TLS hello on a plain
-/// port) leaves method and protocol empty and puts the line, as it was
-/// logged (still escaped, so printable), in the target.
-pub(crate) fn split_request(line: &str, logged: &[u8], record: &mut AccessRecord) {
+/// port) leaves method and protocol empty and puts the line in the target
+/// escaped as nginx escapes it (`\xHH` for `"`, `\`, controls and bytes
+/// above 0x7e), so it stays printable and, from an nginx log, reads
+/// exactly as logged.
+pub(crate) fn split_request(line: &[u8], record: &mut AccessRecord) {
     record.method.clear();
     record.protocol.clear();
-    let split = line.split_once(' ').and_then(|(method, rest)| {
+    let text = String::from_utf8_lossy(line);
+    let split = text.split_once(' ').and_then(|(method, rest)| {
         if method.is_empty() || !method.bytes().all(is_tchar) {
             return None;
         }
@@ -392,7 +403,20 @@ pub(crate) fn split_request(line: &str, logged: &[u8], record: &mut AccessRecord
             set_string(&mut record.target, target);
             record.protocol.push_str(proto);
         }
-        _ => set_string(&mut record.target, &String::from_utf8_lossy(logged)),
+        _ => {
+            record.target.clear();
+            for &b in line {
+                if b == b'"' || b == b'\\' || !(0x20..0x7f).contains(&b) {
+                    let hex = b"0123456789ABCDEF";
+                    record.target.push('\\');
+                    record.target.push('x');
+                    record.target.push(char::from(hex[usize::from(b >> 4)]));
+                    record.target.push(char::from(hex[usize::from(b & 0xf)]));
+                } else {
+                    record.target.push(char::from(b));
+                }
+            }
+        }
     }
 }
 
@@ -460,21 +484,20 @@ mod tests {
     #[test]
     fn request_lines_split_or_stay_whole() {
         let mut r = AccessRecord::default();
-        split_request("GET /a?b=c HTTP/1.1", b"", &mut r);
+        split_request(b"GET /a?b=c HTTP/1.1", &mut r);
         assert_eq!(
             (r.method.as_str(), r.target.as_str(), r.protocol.as_str()),
             ("GET", "/a?b=c", "HTTP/1.1")
         );
-        split_request("GET /", b"", &mut r);
+        split_request(b"GET /", &mut r);
         assert_eq!(
             (r.method.as_str(), r.target.as_str(), r.protocol.as_str()),
             ("GET", "/", "")
         );
-        let logged = br"\x16\x03\x01\x02\x00\x01";
-        split_request("\u{16}\u{3}\u{1}\u{2}\u{0}\u{1}", logged, &mut r);
+        split_request(b"\x16\x03\x01\x02\x00\x01\xff\"\\ok", &mut r);
         assert_eq!(r.method, "");
         assert_eq!(r.protocol, "");
-        assert_eq!(r.target, r"\x16\x03\x01\x02\x00\x01");
+        assert_eq!(r.target, r"\x16\x03\x01\x02\x00\x01\xFF\x22\x5Cok");
     }
 
     #[test]

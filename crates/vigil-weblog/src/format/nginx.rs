@@ -226,7 +226,6 @@ fn tokenize(text: &str) -> Result<Vec<String>, FormatError> {
 mod tests {
     use std::net::IpAddr;
 
-    use super::*;
     use crate::format::{ParseError, Parser};
 
     const LINE: &[u8] = br#"203.0.113.9 - alice [10/Oct/2000:13:55:36 -0700] "GET /shop/item?id=7 HTTP/1.1" 200 2326 "https://example.com/shop" "Mozilla/5.0 (X11; Linux x86_64) Firefox/126.0""#;

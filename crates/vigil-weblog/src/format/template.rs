@@ -11,7 +11,9 @@
 use std::net::IpAddr;
 
 use crate::format::time;
-use crate::format::{set_opt, set_string, split_request, unescape, Escape, ParseError};
+use crate::format::{
+    set_opt, set_string, split_request, unescape, unescape_bytes, Escape, ParseError,
+};
 use crate::record::AccessRecord;
 
 /// The record field a variable fills.
@@ -309,8 +311,7 @@ impl TemplateParser {
                 })?;
             }
             Slot::Request => {
-                let text = unescape(raw, self.escape);
-                split_request(&text, raw, record);
+                split_request(&unescape_bytes(raw, self.escape), record);
                 state.seen |= TARGET;
             }
             Slot::Method if !absent => set_string(&mut record.method, &unescape(raw, self.escape)),
@@ -381,12 +382,10 @@ impl TemplateParser {
                 });
                 state.seen |= REQUEST_TIME;
             }
-            Slot::Field(field) if !absent => {
-                if record.fields.len() < crate::record::MAX_FIELDS {
-                    record
-                        .fields
-                        .push((field.to_string(), unescape(raw, self.escape).into_owned()));
-                }
+            Slot::Field(field) if !absent && record.fields.len() < crate::record::MAX_FIELDS => {
+                record
+                    .fields
+                    .push((field.to_string(), unescape(raw, self.escape).into_owned()));
             }
             _ => {}
         }

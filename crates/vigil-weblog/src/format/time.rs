@@ -83,7 +83,7 @@ pub(crate) fn parse_epoch_secs(s: &[u8]) -> Option<Timestamp> {
     if int.is_empty() || int.len() > 12 || frac.len() > 9 {
         return None;
     }
-    let secs = i64::from_str_radix(std::str::from_utf8(int).ok()?, 10).ok()?;
+    let secs = std::str::from_utf8(int).ok()?.parse::<i64>().ok()?;
     let mut nanos = 0i64;
     if !frac.is_empty() {
         nanos = i64::from(digits(frac)?) * 10i64.pow(9 - frac.len() as u32);
@@ -99,7 +99,7 @@ pub(crate) fn parse_epoch_units(s: &[u8], unit_nanos: i64) -> Option<Timestamp> 
     if s.is_empty() || s.len() > 20 {
         return None;
     }
-    let n = i64::from_str_radix(std::str::from_utf8(s).ok()?, 10).ok()?;
+    let n = std::str::from_utf8(s).ok()?.parse::<i64>().ok()?;
     Some(Timestamp::from_nanos(n.checked_mul(unit_nanos)?))
 }
 
