@@ -16,6 +16,32 @@
 //!
 //! # Example
 //!
+//! Parse one line of nginx's (and Apache's) `combined` format:
+//!
+//! ```
+//! use vigil_weblog::Parser;
+//!
+//! let line = br#"203.0.113.9 - - [10/Oct/2000:13:55:36 -0700] "GET /search?q=shoes HTTP/1.1" 200 2326 "https://example.com/" "Mozilla/5.0 \x22quoted\x22""#;
+//! let record = Parser::nginx_combined().parse(line).unwrap();
+//! assert_eq!(record.client.to_string(), "203.0.113.9");
+//! assert_eq!((record.method.as_str(), record.path(), record.status), ("GET", "/search", 200));
+//! assert_eq!(record.user_agent.as_deref(), Some("Mozilla/5.0 \"quoted\""));
+//! ```
+//!
+//! Read a whole log, detecting its format from the first lines:
+//!
+//! ```
+//! use vigil_weblog::LogReader;
+//!
+//! let log = b"127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] \"GET /apache_pb.gif HTTP/1.0\" 200 2326\nnot a log line\n";
+//! let (mut reader, detection) = LogReader::detect("access.log", &log[..], None).unwrap();
+//! assert_eq!(detection.reason, "apache common: 1 of 2 sample lines parsed");
+//! assert_eq!(reader.by_ref().count(), 1);
+//! assert_eq!(reader.stats().samples[0].to_string().split(": ").next(), Some("access.log:2"));
+//! ```
+//!
+//! Records are plain data:
+//!
 //! ```
 //! use vigil_weblog::AccessRecord;
 //! let r = AccessRecord { target: "/search?q=shoes".into(), ..AccessRecord::default() };

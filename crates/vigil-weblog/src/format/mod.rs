@@ -446,6 +446,42 @@ mod tests {
     use super::*;
 
     #[test]
+    fn configured_formats_build() {
+        let configs: Vec<FormatConfig> = serde_json::from_str(
+            r#"[{"kind":"nginx"},
+                {"kind":"nginx","log_format":"log_format m '$remote_addr $status';"},
+                {"kind":"apache","log_format":"common"},
+                {"kind":"json","mapping":{"client":["src"]}},
+                {"kind":"modsecurity"}]"#,
+        )
+        .unwrap();
+        let names: Vec<String> = configs
+            .iter()
+            .map(|c| c.build().unwrap().name().to_owned())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "nginx combined",
+                "nginx log_format m",
+                "apache common",
+                "json lines",
+                "modsecurity/coraza json audit"
+            ]
+        );
+        let json = configs[3].build().unwrap();
+        let r = json
+            .parse(br#"{"src":"10.1.1.1","time":"2024-03-01T10:00:00Z","path":"/"}"#)
+            .unwrap();
+        assert_eq!(r.client.to_string(), "10.1.1.1");
+        assert!(serde_json::from_str::<FormatConfig>(r#"{"kind":"iis"}"#).is_err());
+        let bad = FormatConfig::Apache {
+            log_format: "%Z".into(),
+        };
+        assert!(bad.build().is_err());
+    }
+
+    #[test]
     fn nginx_default_escapes_are_undone() {
         assert_eq!(
             unescape(br#"a\x22b\x5Cc\x09\xE2\x82\xAC"#, Escape::Backslash),

@@ -277,6 +277,26 @@ mod tests {
     }
 
     #[test]
+    fn very_long_lines_and_many_escapes() {
+        let p = Parser::nginx_combined();
+        let path = "/a".repeat(20_000);
+        let ua = r"x\x22".repeat(5_000);
+        let line = format!(
+            r#"10.0.0.1 - - [10/Oct/2000:13:55:36 +0000] "GET {path} HTTP/1.1" 414 0 "-" "{ua}""#
+        );
+        let r = p.parse(line.as_bytes()).unwrap();
+        assert_eq!(r.target.len(), 40_000);
+        assert_eq!(r.user_agent.as_deref().map(str::len), Some(10_000));
+        assert!(r.user_agent.as_deref().unwrap().starts_with("x\"x\""));
+        // Cut off in the middle of the User-Agent: unterminated, not a panic.
+        let cut = line.get(..line.len() - 3).unwrap();
+        assert!(matches!(
+            p.parse(cut.as_bytes()),
+            Err(ParseError::Unterminated { .. })
+        ));
+    }
+
+    #[test]
     fn a_reused_record_forgets_the_previous_line() {
         let p = Parser::nginx_combined();
         let mut r = p.parse(LINE).unwrap();
