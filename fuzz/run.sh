@@ -24,6 +24,14 @@ for target in $targets; do
     rules)
       cp ../rules/*.rules "corpus/$target/"
       ;;
+    weblog_lines)
+      # Seed with lines of every format the parsers know.
+      printf '%s\n' \
+        '127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] "GET /apache_pb.gif HTTP/1.0" 200 2326 "http://www.example.com/start.html" "Mozilla/4.08 [en] (Win98; I ;Nav)"' \
+        '::1 - - [10/Oct/2000:13:55:36 +0000] "\x16\x03\x01" 400 157 "-" "a\x22b"' > "corpus/$target/combined.log"
+      printf '%s\n' '{"time_iso8601":"2024-03-01T10:00:00+00:00","remote_addr":"192.0.2.1","request":"GET / HTTP/1.1","status":200}' > "corpus/$target/json.log"
+      printf '%s\n' '{"transaction":{"client_ip":"192.0.2.10","time_stamp":"Wed Apr 23 22:15:00 2025","request":{"method":"GET","uri":"/"},"response":{"http_code":403},"messages":[{"message":"m","details":{"ruleId":"942100","tags":["attack-sqli"]}}]}}' > "corpus/$target/audit.log"
+      ;;
   esac
   echo "fuzz: $target for ${seconds}s"
   cargo fuzz run -s none -O "$target" -- -max_total_time="$seconds" -rss_limit_mb=2048 -max_len=65536 2>&1 | tail -n 3

@@ -31,9 +31,11 @@ impl Endpoint {
 /// OCSF `network_connection_info`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConnectionInfo {
-    /// OCSF `uid`: Vigil's flow id, shared by the flow and its protocol records.
+    /// OCSF `uid`: Vigil's flow id, shared by the flow and its protocol
+    /// records; empty for a record read from a log, where no flow was seen.
     pub uid: String,
-    /// OCSF `community_uid`: the Community ID v1 of the flow.
+    /// OCSF `community_uid`: the Community ID v1 of the flow; empty when it
+    /// is not known (a log record without both ports).
     pub community_uid: String,
     /// IANA protocol number (6 TCP, 17 UDP, 1 ICMP, 58 ICMPv6, ...).
     pub protocol_num: u8,
@@ -50,6 +52,13 @@ impl ConnectionInfo {
             protocol_num: 6,
             protocol_name: "tcp".to_owned(),
         }
+    }
+
+    /// Connection info for a request read from a web server or WAF log:
+    /// TCP, with no flow id and no Community ID (both empty), since no
+    /// packets were seen.
+    pub fn tcp_from_log() -> Self {
+        Self::tcp("", "")
     }
 }
 

@@ -19,8 +19,38 @@
 //! | [`whitelist`] | allow-lists, the good-bot list, rDNS/range verification of crawlers |
 //! | [`score`] | the explained logistic model, its weights and classes |
 //! | [`finding`] | verdicts as Detection Finding events (`bot:<class>`) |
+//! | [`format`] | log line parsers: nginx `log_format`, Apache `LogFormat`, JSON lines, ModSecurity/Coraza audit ([`Parser`]) |
+//! | [`detect`] | choosing a format from a log's first lines, and saying why ([`detect::detect`]) |
+//! | [`source`] | reading lines: files, `.gz`, stdin, following a live file across rotation; bad-line accounting ([`LogReader`], [`Follower`]) |
+//! | [`ocsf`] | an [`AccessRecord`] as a `vigil_event` HTTP Activity event |
 //!
 //! # Example
+//!
+//! Parse one line of nginx's (and Apache's) `combined` format:
+//!
+//! ```
+//! use vigil_weblog::Parser;
+//!
+//! let line = br#"203.0.113.9 - - [10/Oct/2000:13:55:36 -0700] "GET /search?q=shoes HTTP/1.1" 200 2326 "https://example.com/" "Mozilla/5.0 \x22quoted\x22""#;
+//! let record = Parser::nginx_combined().parse(line).unwrap();
+//! assert_eq!(record.client.to_string(), "203.0.113.9");
+//! assert_eq!((record.method.as_str(), record.path(), record.status), ("GET", "/search", 200));
+//! assert_eq!(record.user_agent.as_deref(), Some("Mozilla/5.0 \"quoted\""));
+//! ```
+//!
+//! Read a whole log, detecting its format from the first lines:
+//!
+//! ```
+//! use vigil_weblog::LogReader;
+//!
+//! let log = b"127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] \"GET /apache_pb.gif HTTP/1.0\" 200 2326\nnot a log line\n";
+//! let (mut reader, detection) = LogReader::detect("access.log", &log[..], None).unwrap();
+//! assert_eq!(detection.reason, "apache common: 1 of 2 sample lines parsed");
+//! assert_eq!(reader.by_ref().count(), 1);
+//! assert_eq!(reader.stats().samples[0].to_string().split(": ").next(), Some("access.log:2"));
+//! ```
+//!
+//! Records are plain data:
 //!
 //! ```
 //! use vigil_weblog::AccessRecord;
@@ -59,17 +89,23 @@
 #![deny(missing_docs)]
 
 pub mod baseline;
+pub mod detect;
 pub mod detector;
 pub mod entity;
 pub mod features;
 pub mod finding;
+pub mod format;
+pub mod ocsf;
 pub mod paths;
 pub mod record;
 pub mod score;
 pub mod sketch;
+pub mod source;
 pub mod uaclass;
 pub mod whitelist;
 
 pub use detector::{BotDetector, DetectorConfig, Verdict};
+pub use format::{FormatConfig, Parser};
 pub use record::AccessRecord;
 pub use score::{Class, ModelConfig};
+pub use source::{Follower, LogReader};

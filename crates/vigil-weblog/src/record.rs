@@ -11,6 +11,9 @@ use std::net::IpAddr;
 
 use vigil_event::Timestamp;
 
+/// At most this many entries in [`AccessRecord::fields`]; more are dropped.
+pub const MAX_FIELDS: usize = 64;
+
 /// One logged request.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AccessRecord {
@@ -19,6 +22,13 @@ pub struct AccessRecord {
     pub time: Timestamp,
     /// The client address (`$remote_addr`, `%h`/`%a`).
     pub client: IpAddr,
+    /// The client's source port (`$remote_port`, `%{remote}p`), when logged.
+    pub client_port: Option<u16>,
+    /// The server address that took the request (`$server_addr`, `%A`),
+    /// when logged.
+    pub server_addr: Option<IpAddr>,
+    /// The server port (`$server_port`, `%p`), when logged.
+    pub server_port: Option<u16>,
     /// The authenticated user (`$remote_user`, `%u`), `None` for `-`.
     pub user: Option<String>,
     /// Request method as logged, e.g. `GET`; empty when the request line
@@ -44,9 +54,13 @@ pub struct AccessRecord {
     pub forwarded_for: Option<String>,
     /// WAF rule matches, for ModSecurity/Coraza audit records.
     pub waf_matches: Vec<WafMatch>,
-    /// Every other logged variable by its name in the format (nginx
-    /// `cookie_session`, `http_x_request_id`; Apache `{Cookie}i`), `-` kept
-    /// out.
+    /// Every other logged variable by its nginx-style name, `-` and empty
+    /// values kept out, at most [`MAX_FIELDS`]. nginx variables keep their
+    /// name (`cookie_session`, `http_x_request_id`, `upstream_addr`);
+    /// Apache request headers and cookies and audit-log headers take the
+    /// nginx name (`%{X-Request-Id}i` → `http_x_request_id`, `%{sid}C` →
+    /// `cookie_sid`), so one configured session key fits every format;
+    /// JSON logs keep their keys.
     pub fields: Vec<(String, String)>,
 }
 
@@ -55,6 +69,9 @@ impl Default for AccessRecord {
         Self {
             time: Timestamp::default(),
             client: IpAddr::from([0, 0, 0, 0]),
+            client_port: None,
+            server_addr: None,
+            server_port: None,
             user: None,
             method: String::new(),
             target: String::new(),
