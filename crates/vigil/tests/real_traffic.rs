@@ -172,6 +172,22 @@ fn ssh_version_exchange_agrees_with_tshark() {
     let convs = compare::flows(&mut report, &pcap, &analysis);
     compare::ssh(&mut report, &pcap, &analysis, &convs, TSHARK_SSH);
     report.finish();
+
+    // Each real ssh login attempt completes its key exchange (NEWKEYS both
+    // ways), so payload inspection stops there; the raw client that only
+    // sends a version line does not.
+    let stats = analysis
+        .bodies(RecordKind::Stats)
+        .find_map(|b| match b {
+            Body::Stats(s) => Some(s),
+            _ => None,
+        })
+        .expect("a stats record");
+    assert_eq!(
+        stats.get("app", "ssh.encrypted"),
+        servers::SSH_PORTS.len() as u64,
+        "ssh sessions seen as encrypted after NEWKEYS"
+    );
 }
 
 fn sample_path() -> PathBuf {

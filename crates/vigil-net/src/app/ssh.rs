@@ -3,7 +3,16 @@
 //! This module owns SSH identification ([`looks_like_ssh`]), the pure line
 //! scanner ([`find_ssh_version`]) and [`SshParser`], which writes one SSH
 //! Activity record per connection once both identification strings are
-//! seen (or at the end of the flow with what was seen), then stops.
+//! seen (or at the end of the flow with what was seen).
+//!
+//! After the identification strings the parser walks each side's binary
+//! packets (RFC 4253 §6: length, padding length, message type) until that
+//! side sends `SSH_MSG_NEWKEYS` (21); once both sides have, the rest of the
+//! connection is encrypted ([`StreamParser::encrypted`]) and payload
+//! inspection stops, as Suricata's SSH parser stops inspecting and
+//! reassembling an SSH session once it is encrypted. A packet length beyond
+//! RFC 4253's limits or a hole in the stream ends the walk without that
+//! claim, and so does a side sending [`MAX_CLEAR_PACKETS`] packets in clear.
 //!
 //! Client and server: the server usually speaks first, so "who sent the
 //! first version string" says nothing. The flow's originator (the side that
@@ -15,6 +24,15 @@ use super::{AppConfig, Direction, FlowMeta, Progress, StreamParser};
 
 /// Longest line kept, CR LF included (RFC 4253 §4.2 allows 255).
 const MAX_LINE: usize = 255;
+/// Packets in clear a side may send before NEWKEYS before the walk stops
+/// (a key exchange takes a handful).
+pub const MAX_CLEAR_PACKETS: u32 = 64;
+/// Largest packet length accepted in the walk (RFC 4253 §6.1 requires 35,000
+/// bytes to be supported; implementations allow up to 256 KiB).
+const MAX_PACKET_LEN: u32 = 256 * 1024;
+/// SSH_MSG_NEWKEYS.
+const MSG_NEWKEYS: u8 = 21;
+
 /// Lines a side may send before its version string (RFC 4253 allows the
 /// server other lines first; banners in the wild have a handful).
 const MAX_LINES: usize = 32;
@@ -92,6 +110,77 @@ struct SshSide {
     version: Option<String>,
     ts: Option<Timestamp>,
     gave_up: bool,
+    walk: PacketWalk,
+}
+
+/// Where a side's walk over its clear binary packets stands.
+#[derive(Debug, Default)]
+struct PacketWalk {
+    /// The first bytes of the packet being read (length, padding length,
+    /// message type).
+    head: [u8; 6],
+    head_len: usize,
+    /// Bytes of the current packet still to skip after its head.
+    skip: u64,
+    packets: u32,
+    /// NEWKEYS sent: what follows from this side is encrypted.
+    newkeys: bool,
+    /// The walk stopped without NEWKEYS (bad length, hole, too many packets).
+    stopped: bool,
+}
+
+impl PacketWalk {
+    /// Whether the walk is over, either way.
+    fn over(&self) -> bool {
+        self.newkeys || self.stopped
+    }
+
+    /// Walks `data`, the next bytes of this side after its version line.
+    fn feed(&mut self, mut data: &[u8]) {
+        while !self.over() && !data.is_empty() {
+            if self.skip > 0 {
+                let n = usize::try_from(self.skip)
+                    .unwrap_or(usize::MAX)
+                    .min(data.len());
+                self.skip -= n as u64;
+                data = data.get(n..).unwrap_or_default();
+                continue;
+            }
+            let want = self.head.len() - self.head_len;
+            let n = want.min(data.len());
+            if let (Some(dst), Some(src)) = (
+                self.head.get_mut(self.head_len..self.head_len + n),
+                data.get(..n),
+            ) {
+                dst.copy_from_slice(src);
+            }
+            self.head_len += n;
+            data = data.get(n..).unwrap_or_default();
+            if self.head_len < self.head.len() {
+                return;
+            }
+            self.head_len = 0;
+            let [l0, l1, l2, l3, pad, msg] = self.head;
+            let len = u32::from_be_bytes([l0, l1, l2, l3]);
+            // The length covers padding length, payload and padding; the
+            // payload has at least its message type, padding is 4 or more.
+            if !(6..=MAX_PACKET_LEN).contains(&len) || u32::from(pad) + 2 > len {
+                self.stopped = true;
+                return;
+            }
+            self.packets += 1;
+            if msg == MSG_NEWKEYS {
+                self.newkeys = true;
+                return;
+            }
+            if self.packets >= MAX_CLEAR_PACKETS {
+                self.stopped = true;
+                return;
+            }
+            // Two of the length's bytes (padding length, type) are read.
+            self.skip = u64::from(len) - 2;
+        }
+    }
 }
 
 /// The SSH stream parser.
@@ -157,41 +246,47 @@ impl StreamParser for SshParser {
         data: &[u8],
         out: &mut Vec<Event>,
     ) -> Progress {
-        if self.written {
-            return Progress::Done;
-        }
         let sd = &mut self.sides[side(dir)];
-        if sd.version.is_some() || sd.gave_up {
-            return Progress::Continue;
-        }
-        sd.ts.get_or_insert(ts);
-        // Bounded: a side keeps at most MAX_LINES lines of MAX_LINE bytes.
-        let room = (MAX_LINE * (MAX_LINES + 1)).saturating_sub(sd.buf.len());
-        sd.buf
-            .extend_from_slice(data.get(..room.min(data.len())).unwrap_or_default());
-        match find_ssh_version(&sd.buf) {
-            Scan::Found { version, .. } => {
-                sd.version = Some(version);
-                sd.buf = Vec::new();
+        if sd.version.is_some() {
+            sd.walk.feed(data);
+        } else if !sd.gave_up {
+            sd.ts.get_or_insert(ts);
+            // Bounded: a side keeps at most MAX_LINES lines of MAX_LINE bytes.
+            let room = (MAX_LINE * (MAX_LINES + 1)).saturating_sub(sd.buf.len());
+            sd.buf
+                .extend_from_slice(data.get(..room.min(data.len())).unwrap_or_default());
+            match find_ssh_version(&sd.buf) {
+                Scan::Found { version, consumed } => {
+                    sd.version = Some(version);
+                    // Binary packets follow the version line at once.
+                    let buf = std::mem::take(&mut sd.buf);
+                    sd.walk.feed(buf.get(consumed..).unwrap_or_default());
+                    if data.len() > room {
+                        sd.walk.feed(data.get(room..).unwrap_or_default());
+                    }
+                }
+                Scan::NeedMore if room > data.len() => {}
+                Scan::NeedMore | Scan::NotSsh => {
+                    sd.gave_up = true;
+                    sd.buf = Vec::new();
+                    self.not_ssh += 1;
+                }
             }
-            Scan::NeedMore if room > data.len() => {}
-            Scan::NeedMore | Scan::NotSsh => {
-                sd.gave_up = true;
-                sd.buf = Vec::new();
-                self.not_ssh += 1;
-            }
-        }
-        let [a, b] = &self.sides;
-        if a.version.is_some() && b.version.is_some() {
-            self.write(meta, out);
-            return Progress::Done;
         }
         let nothing = |s: &SshSide| s.gave_up && s.version.is_none();
-        if nothing(a) && nothing(b) {
+        let settled = |s: &SshSide| s.gave_up || s.version.is_some();
+        let [a, b] = &self.sides;
+        if !self.written && nothing(a) && nothing(b) {
             return Progress::Mismatch;
         }
-        if (a.gave_up || a.version.is_some()) && (b.gave_up || b.version.is_some()) {
+        if !self.written && settled(a) && settled(b) {
             self.write(meta, out);
+        }
+        let [a, b] = &self.sides;
+        // Done once the record is written and neither side has clear packets
+        // left to walk.
+        let walked = |s: &SshSide| s.version.is_none() || s.walk.over();
+        if self.written && walked(a) && walked(b) {
             return Progress::Done;
         }
         Progress::Continue
@@ -199,6 +294,9 @@ impl StreamParser for SshParser {
 
     fn gap(&mut self, dir: Direction, _len: u64) {
         let sd = &mut self.sides[side(dir)];
+        if !sd.walk.newkeys {
+            sd.walk.stopped = true;
+        }
         if sd.version.is_none() && !sd.gave_up {
             // A hole before the version line: it cannot be found reliably.
             sd.gave_up = true;
@@ -211,10 +309,16 @@ impl StreamParser for SshParser {
         self.write(meta, out);
     }
 
+    fn encrypted(&self) -> bool {
+        // Both sides sent NEWKEYS: everything after is ciphertext.
+        self.sides.iter().all(|s| s.walk.newkeys)
+    }
+
     fn counters(&self) -> Vec<(&'static str, u64)> {
         [
             ("ssh.not_ssh", self.not_ssh),
             ("ssh.gap_gave_up", self.gaps),
+            ("ssh.encrypted", u64::from(self.encrypted())),
         ]
         .into_iter()
         .filter(|(_, n)| *n > 0)
@@ -256,11 +360,12 @@ mod tests {
     }
 
     #[test]
-    fn real_exchange_gives_both_versions_then_done() {
+    fn real_exchange_gives_both_versions() {
         let all = fixture(OPENSSH);
         assert!(looks_like_ssh(&all[0].bytes) && looks_like_ssh(&all[1].bytes));
         let (recs, last) = run(&all);
-        assert_eq!(last, Progress::Done);
+        // The KEXINITs are walked; NEWKEYS has not come yet.
+        assert_eq!(last, Progress::Continue);
         assert_eq!(recs.len(), 1);
         assert_eq!(recs[0].client_version.as_deref(), Some(VERSION));
         assert_eq!(recs[0].server_version.as_deref(), Some(VERSION));
@@ -280,6 +385,93 @@ mod tests {
             }
         }
         assert_eq!(run(&bytes).0, recs);
+    }
+
+    /// An SSH binary packet in clear with message type `msg`.
+    fn packet(msg: u8, payload_len: usize) -> Vec<u8> {
+        let pad = 4 + (8 - (payload_len + 1 + 5 + 4) % 8) % 8;
+        let len = (1 + payload_len + 1 + pad) as u32;
+        let mut out = len.to_be_bytes().to_vec();
+        out.push(pad as u8);
+        out.push(msg);
+        out.extend(std::iter::repeat_n(0xab, payload_len + pad));
+        out
+    }
+
+    /// Both sides: version line, KEXINIT (20), a key exchange message (30 or
+    /// 31), NEWKEYS (21) when `newkeys`, then ciphertext.
+    fn exchange(newkeys: bool) -> Vec<Chunk> {
+        let all = fixture(OPENSSH);
+        let mut chunks = Vec::new();
+        for (i, c) in all.iter().take(2).enumerate() {
+            let line = format!("{VERSION}\r\n");
+            let mut bytes = line.into_bytes();
+            bytes.extend(packet(20, 300 + i));
+            bytes.extend(packet(30 + i as u8, 40));
+            if newkeys {
+                bytes.extend(packet(21, 0));
+            }
+            bytes.extend([0x5a; 100]);
+            chunks.push(Chunk { bytes, ..c.clone() });
+        }
+        chunks
+    }
+
+    fn encrypted_after(chunks: &[Chunk]) -> (bool, Progress, usize) {
+        let m = meta(22);
+        let mut p = SshParser::new(&AppConfig::default());
+        let mut out = Vec::new();
+        let mut last = Progress::Continue;
+        for c in chunks {
+            last = p.data(&m, c.dir, c.ts, &c.bytes, &mut out);
+        }
+        (p.encrypted(), last, out.len())
+    }
+
+    #[test]
+    fn newkeys_from_both_sides_means_encrypted_and_done() {
+        let chunks = exchange(true);
+        assert_eq!(encrypted_after(&chunks), (true, Progress::Done, 1));
+        // Byte by byte, interleaved: the same.
+        let mut bytes = Vec::new();
+        let (a, b) = (&chunks[0], &chunks[1]);
+        for i in 0..a.bytes.len().max(b.bytes.len()) {
+            for c in [a, b] {
+                if let Some(&x) = c.bytes.get(i) {
+                    bytes.push(Chunk {
+                        bytes: vec![x],
+                        ..c.clone()
+                    });
+                }
+            }
+        }
+        assert!(encrypted_after(&bytes).0);
+        // One side's NEWKEYS only: not yet.
+        assert!(!encrypted_after(&[chunks[0].clone(), exchange(false)[1].clone()]).0);
+    }
+
+    #[test]
+    fn a_bad_length_or_a_hole_ends_the_walk_without_encryption() {
+        let mut chunks = exchange(true);
+        // The client's first packet length set far beyond RFC 4253's limits.
+        let at = VERSION.len() + 2;
+        chunks[0].bytes[at] = 0x7f;
+        let (encrypted, last, records) = encrypted_after(&chunks);
+        assert!(!encrypted);
+        assert_eq!(records, 1);
+        // The client's walk is over (stopped); the server's reached NEWKEYS.
+        assert_eq!(last, Progress::Done);
+
+        let m = meta(22);
+        let mut p = SshParser::new(&AppConfig::default());
+        let mut out = Vec::new();
+        let chunks = exchange(true);
+        let (head, tail) = chunks[0].bytes.split_at(VERSION.len() + 2 + 10);
+        p.data(&m, chunks[0].dir, chunks[0].ts, head, &mut out);
+        p.gap(chunks[0].dir, 7);
+        p.data(&m, chunks[0].dir, chunks[0].ts, tail, &mut out);
+        p.data(&m, chunks[1].dir, chunks[1].ts, &chunks[1].bytes, &mut out);
+        assert!(!p.encrypted());
     }
 
     #[test]
