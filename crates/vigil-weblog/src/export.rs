@@ -12,7 +12,8 @@
 //!   gets the stronger of the two), so put `realip` in front when nginx sits
 //!   behind a proxy;
 //! - `map "$remote_addr $http_user_agent" $vigil_ipua_decision`: address +
-//!   user agent decisions (nginx compares map keys case-insensitively);
+//!   user agent decisions (nginx compares map keys case-insensitively; a
+//!   user agent the detector cut at its label limit becomes a prefix regex);
 //! - `map $<session variable> $vigil_session_decision`: session decisions,
 //!   the session key read from a variable such as `$cookie_session`;
 //! - and a last `map` that takes the strongest of the three.
@@ -43,6 +44,7 @@ use std::net::IpAddr;
 use vigil_event::Timestamp;
 
 use crate::decisions::{mask, Action, Decision, Subject};
+use crate::entity::MAX_LABEL;
 
 /// Options of the nginx export.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,8 +80,20 @@ fn nginx_quote(s: &str) -> Option<String> {
 }
 
 /// A map source key: quoted, with a leading `\` when nginx would otherwise
-/// read it as a regex or a parameter name.
-fn map_key(s: &str) -> Option<String> {
+/// read it as a regex or a parameter name. A value the detector may have
+/// cut ([`MAX_LABEL`] bytes) becomes a case-insensitive prefix regex.
+fn map_key(s: &str, label: &str) -> Option<String> {
+    if label.len() >= MAX_LABEL {
+        // PCRE takes any escaped non-alphanumeric ASCII character literally.
+        let mut re = String::from("~*^");
+        for c in s.chars() {
+            if c.is_ascii() && !c.is_ascii_alphanumeric() {
+                re.push('\\');
+            }
+            re.push(c);
+        }
+        return nginx_quote(&re);
+    }
     let special = s.starts_with('~')
         || s.starts_with('\\')
         || ["default", "hostnames", "include", "volatile"]
@@ -133,7 +147,7 @@ pub fn nginx(decisions: &[&Decision], now: Timestamp, options: &NginxOptions) ->
             Subject::Cidr(net, len) => {
                 geo.insert(format!("{net}/{len}"), d.action);
             }
-            Subject::IpUa(ip, ua) => match map_key(&format!("{ip} {ua}")) {
+            Subject::IpUa(ip, ua) => match map_key(&format!("{ip} {ua}"), ua) {
                 Some(k) => {
                     longest = longest.max(k.len());
                     let e = ipua.entry(k).or_insert(d.action);
@@ -141,7 +155,7 @@ pub fn nginx(decisions: &[&Decision], now: Timestamp, options: &NginxOptions) ->
                 }
                 None => skipped += 1,
             },
-            Subject::Session(s) => match map_key(s).filter(|_| !s.is_empty()) {
+            Subject::Session(s) => match map_key(s, s).filter(|_| !s.is_empty()) {
                 Some(k) => {
                     longest = longest.max(k.len());
                     let e = session.entry(k).or_insert(d.action);
@@ -436,10 +450,19 @@ table inet vigil {
 
     #[test]
     fn long_keys_get_big_enough_buckets() {
-        let ua = "x".repeat(160);
+        let ua = "x.".repeat(79);
         let all = [d(&format!("192.0.2.5 ua={ua:?}"), Action::Ban, 60)];
         let refs: Vec<&Decision> = all.iter().collect();
         let text = nginx(&refs, Timestamp::from_nanos(T), &NginxOptions::default());
         assert!(text.contains("map_hash_bucket_size 256;"), "{text}");
+        // At the detector's cut: a prefix regex, dots escaped.
+        let ua = "x.".repeat(80);
+        let all = [d(&format!("192.0.2.5 ua={ua:?}"), Action::Ban, 60)];
+        let refs: Vec<&Decision> = all.iter().collect();
+        let text = nginx(&refs, Timestamp::from_nanos(T), &NginxOptions::default());
+        assert!(
+            text.contains(r#"    "~*^192\\.0\\.2\\.5\\ x\\.x\\."#),
+            "{text}"
+        );
     }
 }
