@@ -239,7 +239,7 @@ pub fn nftables(decisions: &[&Decision], now: Timestamp) -> String {
             }
         })
         .collect();
-    bans.sort_by(|a, b| (a.1, a.0).cmp(&(b.1, b.0)));
+    bans.sort_by_key(|a| (a.1, a.0));
     let mut kept: Vec<(IpAddr, u8, u64)> = Vec::new();
     let mut index: HashMap<(IpAddr, u8), usize> = HashMap::new();
     let mut lengths: Vec<u8> = Vec::new();
@@ -259,7 +259,7 @@ pub fn nftables(decisions: &[&Decision], now: Timestamp) -> String {
             }
         }
     }
-    kept.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    kept.sort_by_key(|a| (a.0, a.1));
     let element = |(net, len, t): &(IpAddr, u8, u64)| {
         let full = if net.is_ipv4() { 32 } else { 128 };
         if *len == full {
