@@ -23,6 +23,11 @@
 //! | [`detect`] | choosing a format from a log's first lines, and saying why ([`detect::detect`]) |
 //! | [`source`] | reading lines: files, `.gz`, stdin, following a live file across rotation; bad-line accounting ([`LogReader`], [`Follower`]) |
 //! | [`ocsf`] | an [`AccessRecord`] as a `vigil_event` HTTP Activity event |
+//! | [`store`] | the data directory: layout, atomic writes, versioned models ([`ModelStore`]) and their reload ([`ModelWatcher`]) |
+//! | [`decisions`] | ban / challenge / throttle per subject with reason, expiry and evidence ([`DecisionStore`]) |
+//! | [`export`] | decisions as an nginx `geo`/`map` include and an nftables set definition |
+//! | [`labels`] | operator labels (bot or human), append-only, latest wins; vigil-webgen's ground truth |
+//! | [`learn`] | stored feature vectors ([`FeatureLog`]) and the learner that refits the model from labels |
 //!
 //! # Example
 //!
@@ -89,23 +94,31 @@
 #![deny(missing_docs)]
 
 pub mod baseline;
+pub mod decisions;
 pub mod detect;
 pub mod detector;
 pub mod entity;
+pub mod export;
 pub mod features;
 pub mod finding;
 pub mod format;
+pub mod labels;
+pub mod learn;
 pub mod ocsf;
 pub mod paths;
 pub mod record;
 pub mod score;
 pub mod sketch;
 pub mod source;
+pub mod store;
 pub mod uaclass;
 pub mod whitelist;
 
+pub use decisions::{Action, Decision, DecisionPolicy, DecisionStore, Subject};
 pub use detector::{BotDetector, DetectorConfig, Verdict};
 pub use format::{FormatConfig, Parser};
+pub use learn::{store_features, FeatureLog};
 pub use record::AccessRecord;
 pub use score::{Class, ModelConfig};
 pub use source::{Follower, LogReader};
+pub use store::{ModelStore, ModelWatcher};

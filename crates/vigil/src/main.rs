@@ -1,6 +1,7 @@
 //! The `vigil` binary: CLI subcommands that wire Vigil's crates together.
 
 mod analyze;
+mod bots;
 mod config;
 mod detect;
 mod output;
@@ -33,6 +34,9 @@ enum Command {
     /// Work with signature rule files.
     #[command(subcommand)]
     Rules(rules::RulesCommand),
+    /// Bot control centre: decisions, exports, labels, learning, live watch.
+    #[command(subcommand)]
+    Bots(bots::BotsCommand),
 }
 
 fn main() -> ExitCode {
@@ -49,6 +53,7 @@ fn main() -> ExitCode {
         Command::Config(command) => config::run(command),
         Command::Pcap(args) => pcap_cmd::run(args),
         Command::Rules(command) => rules::run(command),
+        Command::Bots(command) => bots::run(command),
     };
     match result {
         Ok(code) => code,
