@@ -54,6 +54,8 @@ pub(crate) struct MultiPattern {
     single: Vec<Vec<u32>>,
     /// Bit per byte value that is (a case variant of) a one-byte pattern.
     single_bits: [u64; 4],
+    /// Those byte values, when there are at most three (found with memchr).
+    single_few: Vec<u8>,
     has_single: bool,
     has_short: bool,
     has_long: bool,
@@ -71,6 +73,19 @@ impl std::fmt::Debug for MultiPattern {
 #[inline]
 fn fold(b: u8) -> u8 {
     b.to_ascii_lowercase()
+}
+
+/// [`fold`] on each byte of a little-endian word (SWAR: a byte in `A..=Z`
+/// gets its 0x20 bit set, others are kept).
+#[inline]
+fn fold4(x: u32) -> u32 {
+    let low7 = x & 0x7f7f_7f7f;
+    // Bit 7 of each byte: set when the byte (below 0x80) is >= 'A' ...
+    let ge_a = low7.wrapping_add(0x3f3f_3f3f);
+    // ... and when it is > 'Z'.
+    let gt_z = low7.wrapping_add(0x2525_2525);
+    let upper = ge_a & !gt_z & !x & 0x8080_8080;
+    x | (upper >> 2)
 }
 
 /// Both cases of `b` (one value when it is not a letter).
@@ -112,6 +127,7 @@ impl MultiPattern {
             long: HashMap::default(),
             single: vec![Vec::new(); 256],
             single_bits: [0; 4],
+            single_few: Vec::new(),
             has_single: false,
             has_short: false,
             has_long: false,
@@ -128,6 +144,9 @@ impl MultiPattern {
                     }
                     for v in cases(b) {
                         set_bit(&mut mp.single_bits, usize::from(v));
+                        if !mp.single_few.contains(&v) {
+                            mp.single_few.push(v);
+                        }
                     }
                 }
                 [a, b, ref rest @ ..] => {
@@ -188,11 +207,24 @@ impl MultiPattern {
     #[inline]
     pub(crate) fn for_each(&self, hay: &[u8], mut f: impl FnMut(usize, usize, usize)) {
         if self.has_single {
-            for (i, &b) in hay.iter().enumerate() {
-                if test_bit(&self.single_bits, usize::from(b)) {
-                    if let Some(list) = self.single.get(usize::from(fold(b))) {
-                        for &id in list {
-                            f(id as usize, i, i + 1);
+            let mut report = |i: usize| {
+                if let Some(list) = hay
+                    .get(i)
+                    .and_then(|&b| self.single.get(usize::from(fold(b))))
+                {
+                    for &id in list {
+                        f(id as usize, i, i + 1);
+                    }
+                }
+            };
+            match *self.single_few.as_slice() {
+                [a] => memchr::memchr_iter(a, hay).for_each(&mut report),
+                [a, b] => memchr::memchr2_iter(a, b, hay).for_each(&mut report),
+                [a, b, c] => memchr::memchr3_iter(a, b, c, hay).for_each(&mut report),
+                _ => {
+                    for (i, &b) in hay.iter().enumerate() {
+                        if test_bit(&self.single_bits, usize::from(b)) {
+                            report(i);
                         }
                     }
                 }
@@ -214,9 +246,12 @@ impl MultiPattern {
                 self.at_short(hay, i, &mut f);
             }
             if self.has_long {
-                if let (Some(&c), Some(&d)) = (hay.get(i + 2), hay.get(i + 3)) {
+                if let Some(&[_, _, c, d]) = hay.get(i..).and_then(<[u8]>::first_chunk::<4>) {
                     if bit(pair2, usize::from(u16::from_le_bytes([c, d]))) {
-                        self.at_long(hay, i, &mut f);
+                        let quad = fold4(u32::from_le_bytes([a, b, c, d]));
+                        if test_bit(&self.bloom, bloom_slot(quad)) {
+                            self.at_long(hay, i, quad, &mut f);
+                        }
                     }
                 }
             }
@@ -242,18 +277,11 @@ impl MultiPattern {
         }
     }
 
-    /// A position whose first and second byte pairs both occur in longer
-    /// patterns: the Bloom filter, then the patterns with these four bytes.
+    /// A position whose first four bytes, folded to `quad`, pass the Bloom
+    /// filter: the patterns that start with them.
     #[cold]
-    fn at_long(&self, hay: &[u8], i: usize, f: &mut impl FnMut(usize, usize, usize)) {
+    fn at_long(&self, hay: &[u8], i: usize, quad: u32, f: &mut impl FnMut(usize, usize, usize)) {
         let rest = hay.get(i..).unwrap_or_default();
-        let Some(&[a, b, c, d]) = rest.first_chunk::<4>() else {
-            return;
-        };
-        let quad = u32::from_le_bytes([fold(a), fold(b), fold(c), fold(d)]);
-        if !test_bit(&self.bloom, bloom_slot(quad)) {
-            return;
-        }
         if let Some(list) = self.long.get(&quad) {
             for &id in list {
                 if let Some(p) = self.pats.get(id as usize) {
@@ -315,6 +343,22 @@ mod tests {
         assert!(got.contains(&(4, 12, 17)));
         // Overlapping "zz" twice in "zzz".
         assert_eq!(got.iter().filter(|m| m.0 == 7).count(), 2);
+    }
+
+    #[test]
+    fn fold4_folds_each_byte_like_to_ascii_lowercase() {
+        for b in 0..=255u8 {
+            for pos in 0..4 {
+                let mut bytes = [b'Q', 0x5b, 0x40, 0xc1];
+                bytes[pos] = b;
+                let want = u32::from_le_bytes(bytes.map(|x| x.to_ascii_lowercase()));
+                assert_eq!(
+                    fold4(u32::from_le_bytes(bytes)),
+                    want,
+                    "byte {b:#x} at {pos}"
+                );
+            }
+        }
     }
 
     #[test]
