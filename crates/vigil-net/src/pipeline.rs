@@ -791,6 +791,12 @@ impl Pipeline {
         });
     }
 
+    /// Takes the inspector out (after [`Pipeline::stats`], which reads its
+    /// counters), e.g. to dispose of a large ruleset differently.
+    pub fn take_inspector(&mut self) -> Option<Box<dyn PayloadInspector>> {
+        self.inspect.take().map(|i| i.inspector)
+    }
+
     /// The inspector, to read its state after a run.
     pub fn inspector(&self) -> Option<&dyn PayloadInspector> {
         self.inspect.as_ref().map(|i| i.inspector.as_ref())

@@ -199,6 +199,12 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
             .print(&mut std::io::stderr().lock())
             .context("cannot write the summary")?;
     }
+    // The compiled ruleset is, with ET Open, hundreds of thousands of
+    // allocations that take longer to free one by one than the process takes
+    // to exit: leave it to the OS. Its findings and counters are written
+    // above; the rest of the pipeline (evidence writers) is dropped as usual.
+    std::mem::forget(pipeline.take_inspector());
+    drop(pipeline);
     Ok(
         if diagnostics.anything_skipped() || summary.skipped_packets() > 0 {
             ExitCode::from(1)
