@@ -33,7 +33,9 @@
 # Environment: BENCH_SCALE (5), BENCH_SEED (1), BENCH_CPU (core, default 0; empty for
 # no pinning), BENCH_CROWDSEC=0 / BENCH_VIGIL=0 to skip one tool, CROWDSEC_ROOT,
 # BENCH_NETNS (1), BENCH_CS_EXTRA_SCENARIOS (more hub scenarios to enable, e.g.
-# "crowdsecurity/http-bf-wordpress_bf"), VIGIL_ARGS (extra `vigil analyze` options),
+# "crowdsecurity/http-bf-wordpress_bf"), VIGIL_ARGS (`vigil analyze` options; default
+# --no-rdns: offline like CrowdSec, crawlers checked by their published ranges only),
+# VIGIL_BIN (a vigil binary to use instead of building target/release/vigil),
 # BENCH_KEEP=1 to keep the work directory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -68,8 +70,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
+vigil=${VIGIL_BIN:-target/release/vigil}
+vigil_args=${VIGIL_ARGS---no-rdns}
 packages=(-p vigil-webgen)
-if [ "$run_vigil" = 1 ]; then packages+=(-p vigil); fi
+if [ "$run_vigil" = 1 ] && [ -z "${VIGIL_BIN:-}" ]; then packages+=(-p vigil); fi
 cargo build --release --quiet "${packages[@]}"
 
 echo "== generating the log (seed $seed, scale $scale)" >&2
@@ -114,16 +118,16 @@ if [ "$run_vigil" = 1 ]; then
     echo "== vigil analyze on $lines lines" >&2
     pin=()
     if [ -n "$cpu" ]; then pin=(taskset -c "$cpu"); fi
-    # shellcheck disable=SC2086 # VIGIL_ARGS is a list of options
+    # shellcheck disable=SC2086 # vigil_args is a list of options
     if /usr/bin/time -f '%e %U %S %M' -o "$work/vigil-time.txt" \
-        "${pin[@]}" target/release/vigil analyze ${VIGIL_ARGS:-} "$log" \
+        "${pin[@]}" "$vigil" analyze $vigil_args "$log" \
         >"$work/vigil.jsonl" 2>"$work/vigil.err"; then
         if ! grep -q '"record":"finding"' "$work/vigil.jsonl"; then
             echo "bench/crowdsec.sh: vigil analyze wrote no finding; its stderr:" >&2
             tail -5 "$work/vigil.err" >&2
         fi
         score_args+=(--vigil-findings "$work/vigil.jsonl" --vigil-time "$work/vigil-time.txt"
-            --vigil-name "Vigil $(git rev-parse --short HEAD)")
+            --vigil-name "Vigil")
     else
         echo "bench/crowdsec.sh: vigil analyze failed on the access log (not wired yet?); its stderr:" >&2
         tail -5 "$work/vigil.err" >&2
@@ -136,6 +140,9 @@ fi
     echo "$(date -u +%Y-%m-%d), vigil-webgen --seed $seed --scale $scale --direct ($lines lines);" \
         "one core each (taskset -c ${cpu:-none}); $(nproc) cores," \
         "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)."
+    if [ "$run_vigil" = 1 ]; then
+        echo "Vigil: ${VIGIL_BIN:-target/release/vigil at $(git rev-parse --short HEAD)}, \`vigil analyze ${vigil_args:+$vigil_args }LOG\`."
+    fi
     if [ "$run_cs" = 1 ]; then
         echo "CrowdSec scenarios enabled: $(grep -c '^scenarios ' "$work/crowdsec/crowdsec-items.txt")" \
             "($(grep '^collections ' "$work/crowdsec/crowdsec-items.txt" | cut -d' ' -f2 | tr '\n' ' '| sed 's/ $//'))."

@@ -103,8 +103,8 @@ def crowdsec_matches(path, labels):
 
 
 def vigil_matches(path, labels):
-    """Returns (finding count, per-class counter, matched label indexes, good-bot
-    verdict label indexes)."""
+    """Returns (finding count, per-class counter, matched label indexes, the same
+    without /24 and /64 prefix findings, good-bot verdict label indexes)."""
     by_ip = collections.defaultdict(list)
     by_ip_ua = collections.defaultdict(list)
     by_session = collections.defaultdict(list)
@@ -116,6 +116,7 @@ def vigil_matches(path, labels):
     findings = 0
     classes = collections.Counter()
     matched = set()
+    direct = set()
     good = set()
     with open(path, errors="replace") as f:
         for line in f:
@@ -158,7 +159,9 @@ def vigil_matches(path, labels):
                 good.update(hits)
             else:
                 matched.update(hits)
-    return findings, classes, matched, good
+                if entity != "prefix":
+                    direct.update(hits)
+    return findings, classes, matched, direct, good
 
 
 def actors_by_subtype(labels):
@@ -217,8 +220,9 @@ def main():
             "good": set(),
         })
     if args.vigil_findings:
-        count, classes, matched, good = vigil_matches(args.vigil_findings, labels)
+        count, classes, matched, direct, good = vigil_matches(args.vigil_findings, labels)
         flagged = flagged_actors(labels, matched)
+        flagged_direct = flagged_actors(labels, direct)
         by_class = ", ".join(f"{k} {v}" for k, v in classes.most_common())
         tools.append({
             "name": args.vigil_name,
@@ -228,6 +232,7 @@ def main():
             "extra_title": None,
             "extra": [],
             "good": flagged_actors(labels, good),
+            "direct": flagged_direct,
         })
     if not tools:
         sys.exit("score.py: nothing to score (give --crowdsec-alerts and/or --vigil-findings)")
@@ -264,6 +269,9 @@ def main():
         people_total |= actors[key]
     out.append(row("**people flagged, all**",
                    [fmt_share(len(people_total & t["flagged"]), len(people_total)) for t in tools]))
+    out.append(row("people flagged by address, address+UA or session findings (no /24, /64)",
+                   [fmt_share(len(people_total & t.get("direct", t["flagged"])), len(people_total))
+                    for t in tools]))
     good_bots = set()
     for (cls, _), ids in actors.items():
         if cls == "good_bot":
