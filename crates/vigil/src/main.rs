@@ -14,6 +14,13 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc instead of glibc's malloc: the pipeline makes and drops many
+/// small, short-lived records (events, strings, buffers) and loading a
+/// large ruleset makes hundreds of thousands of allocations; with ET Open
+/// loaded glibc's malloc and free were about 15% of `vigil analyze`'s time.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Vigil watches servers and networks, explains what it sees, and acts.
 #[derive(Debug, Parser)]
 #[command(name = "vigil", version, about)]
