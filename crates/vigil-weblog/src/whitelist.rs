@@ -259,12 +259,14 @@ pub struct RdnsConfig {
 }
 
 impl RdnsConfig {
-    /// Defaults: enabled, system resolver, 1 s timeout, 1 h TTL, 4096 entries.
+    /// Defaults: enabled, system resolver, 500 ms timeout (offline analysis
+    /// must not wait long on an unreachable resolver), 1 h TTL, 4096
+    /// entries.
     pub const fn new() -> Self {
         Self {
             enabled: true,
             resolver: None,
-            timeout_ms: 1000,
+            timeout_ms: 500,
             cache_ttl_secs: 3600,
             cache_size: 4096,
         }
@@ -453,6 +455,11 @@ impl UdpResolver {
             timeout,
             next_id: 0x5a5a,
         }
+    }
+
+    /// The server asked.
+    pub fn server(&self) -> SocketAddr {
+        self.server
     }
 
     /// The first `nameserver` of `/etc/resolv.conf`, port 53.

@@ -8,6 +8,7 @@ mod pcap_cmd;
 mod report;
 mod risk;
 mod rules;
+mod weblog;
 
 use std::process::ExitCode;
 
@@ -23,7 +24,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the whole pipeline over capture files offline and write events.
+    /// Run the whole pipeline over capture files or web logs offline and write events.
     Analyze(analyze::AnalyzeArgs),
     /// Work with the rolling pcap backup (`vigil analyze --pcap-ring DIR`).
     Pcap(pcap_cmd::PcapArgs),
