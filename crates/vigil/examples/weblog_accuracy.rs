@@ -97,7 +97,15 @@ fn main() -> anyhow::Result<()> {
             }
         );
         println!("{}", eval.markdown());
-        std::fs::remove_file(&log).ok();
+        if arg(&args, "--work").is_some() {
+            std::fs::write(work.join(format!("findings-{m}.jsonl")), &findings)?;
+            vigil_webgen::write_labels(
+                &labels,
+                BufWriter::new(std::fs::File::create(work.join("labels.jsonl"))?),
+            )?;
+        } else {
+            std::fs::remove_file(&log).ok();
+        }
     }
     if arg(&args, "--work").is_none() {
         std::fs::remove_dir_all(&work).ok();
@@ -116,6 +124,8 @@ fn analyze(
         "--quiet",
         "--log-format",
         &vigil_webgen::log_format(true, false),
+        "--log-time-field",
+        "http_x_vigil_time",
     ]);
     match dns {
         Some(addr) => cmd.args(["--rdns-resolver", &addr.to_string()]),

@@ -64,6 +64,13 @@ pub struct WeblogArgs {
     /// default the format is detected from the first lines.
     #[arg(long, value_name = "TEXT")]
     pub log_format: Option<String>,
+    /// A logged variable that holds the request time (nginx name without
+    /// `$`, e.g. `http_x_vigil_time`), for a format whose time is logged
+    /// from a header instead of `$time_local`: `10/Oct/2000:13:55:36
+    /// -0700`, RFC 3339, or epoch seconds. Records whose value does not
+    /// parse keep the format's own time and are counted.
+    #[arg(long, value_name = "NAME")]
+    pub log_time_field: Option<String>,
     /// What --log-format is (default nginx); alone, it names the format.
     #[arg(long, value_enum, value_name = "KIND")]
     pub log_format_kind: Option<LogKind>,
@@ -295,6 +302,8 @@ struct GoodBotTally {
 pub struct WebLogs {
     detector: BotDetector,
     configured: Option<Parser>,
+    time_field: Option<String>,
+    bad_times: u64,
     emit_http: bool,
     quiet: bool,
     top: usize,
@@ -374,6 +383,11 @@ impl WebLogs {
         Ok(Self {
             detector,
             configured: args.parser()?,
+            time_field: args
+                .log_time_field
+                .as_deref()
+                .map(|f| f.trim_start_matches('$').to_owned()),
+            bad_times: 0,
             emit_http: args.emit_http,
             quiet,
             top: args.top,
@@ -429,6 +443,12 @@ impl WebLogs {
                     eprintln!("vigil: {error}");
                     complete = false;
                     break;
+                }
+            }
+            if let Some(field) = &self.time_field {
+                match self.record.field(field).and_then(parse_time) {
+                    Some(t) => self.record.time = t,
+                    None => self.bad_times += 1,
                 }
             }
             self.detector.observe(&self.record);
@@ -591,6 +611,7 @@ impl WebLogs {
             put("weblog", "bad_lines", f.stats.bad);
         }
         put("weblog", "files", self.files.len() as u64);
+        put("weblog", "bad_time_field", self.bad_times);
         let c = self.detector.counters();
         for (name, n) in CLASS_ROWS.iter().zip(c.verdicts) {
             put("bots", &format!("verdicts.{name}"), n);
@@ -628,6 +649,13 @@ impl WebLogs {
                 out,
                 "{}: {}; {} lines, {} records, {} not parsed",
                 f.name, f.format, f.stats.lines, f.stats.records, f.stats.bad
+            )?;
+        }
+        if let (Some(field), true) = (&self.time_field, self.bad_times > 0) {
+            writeln!(
+                out,
+                "{} records had no usable ${field} time; they kept the format's own",
+                self.bad_times
             )?;
         }
         let c = self.detector.counters();
@@ -744,6 +772,19 @@ pub fn explain(v: &Verdict) -> String {
     } else {
         parts.join(", ")
     }
+}
+
+/// A logged time: nginx's `$time_local` form, RFC 3339, or epoch seconds.
+fn parse_time(v: &str) -> Option<Timestamp> {
+    let v = v.trim().trim_start_matches('[').trim_end_matches(']');
+    let dt = chrono::DateTime::parse_from_str(v, "%d/%b/%Y:%H:%M:%S %z")
+        .or_else(|_| chrono::DateTime::parse_from_rfc3339(v));
+    if let Ok(dt) = dt {
+        return dt.timestamp_nanos_opt().map(Timestamp::from_nanos);
+    }
+    let secs: f64 = v.parse().ok()?;
+    let nanos = secs * 1e9;
+    (secs.is_finite() && nanos.abs() < 9.0e18).then(|| Timestamp::from_nanos(nanos as i64))
 }
 
 /// A number in at most about four significant digits.
