@@ -319,6 +319,8 @@ pub struct WebLogs {
     record: AccessRecord,
     last_ts: Timestamp,
     findings: u64,
+    /// Measured before the table is drained at the end.
+    bytes_per_entity: usize,
 }
 
 const CLASS_ROWS: [&str; 6] = [
@@ -402,6 +404,7 @@ impl WebLogs {
             record: AccessRecord::default(),
             last_ts: Timestamp::default(),
             findings: 0,
+            bytes_per_entity: 0,
         })
     }
 
@@ -490,6 +493,7 @@ impl WebLogs {
         &mut self,
         out: &mut dyn FnMut(&mut Vec<Event>) -> anyhow::Result<()>,
     ) -> anyhow::Result<()> {
+        self.bytes_per_entity = self.detector.bytes_per_entity();
         let verdicts = self.detector.finish();
         self.take(verdicts);
         out(&mut self.events)
@@ -553,13 +557,12 @@ impl WebLogs {
         }
     }
 
-    /// Keep the best verdict per client (per block for /24 and /64
-    /// entities) in a bounded pool.
+    /// Keep the best verdict per client address (a block's verdict counts
+    /// for its latest client) in a bounded pool.
     fn suspect(&mut self, v: Verdict) {
-        let key = match v.entity {
-            EntityKind::Prefix => v.subject.clone(),
-            _ => v.client.to_string(),
-        };
+        // One line per client: its address, user-agent, session and block
+        // verdicts usually say the same; the strongest is shown.
+        let key = v.client.to_string();
         let score = 1.0 - v.score.probabilities[0];
         let better = |a: &Suspect, score: f64, requests: u32| {
             (score, requests) > (a.score, a.verdict.requests)
@@ -624,11 +627,7 @@ impl WebLogs {
         put("bots", "entities_peak", c.entities_peak);
         put("bots", "entities_evicted", c.entities_evicted);
         put("bots", "entity_limit", self.max_entities as u64);
-        put(
-            "bots",
-            "bytes_per_entity",
-            self.detector.bytes_per_entity() as u64,
-        );
+        put("bots", "bytes_per_entity", self.bytes_per_entity as u64);
         put("bots", "ua_cache_clears", c.ua_cache_clears);
         put("bots", "hot_path_evictions", c.hot_path_evictions);
         put("bots", "rdns_lookups", c.rdns_lookups);
@@ -662,10 +661,7 @@ impl WebLogs {
         writeln!(
             out,
             "entities: peak {} tracked (limit {}), {} evicted, about {} bytes each",
-            c.entities_peak,
-            self.max_entities,
-            c.entities_evicted,
-            self.detector.bytes_per_entity()
+            c.entities_peak, self.max_entities, c.entities_evicted, self.bytes_per_entity
         )?;
         if c.whitelisted + c.health_checks > 0 {
             writeln!(
