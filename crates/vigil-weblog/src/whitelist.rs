@@ -373,10 +373,14 @@ impl Whitelist {
             return true;
         }
         match ua {
-            Some(ua) if !self.health_uas.is_empty() => {
-                let lower = ua.to_ascii_lowercase();
-                self.health_uas.iter().any(|h| lower.contains(h.as_str()))
-            }
+            // Compared in place: no lowercase copy of every user agent.
+            Some(ua) if !self.health_uas.is_empty() => self.health_uas.iter().any(|h| {
+                !h.is_empty()
+                    && ua
+                        .as_bytes()
+                        .windows(h.len())
+                        .any(|w| w.eq_ignore_ascii_case(h.as_bytes()))
+            }),
             _ => false,
         }
     }
