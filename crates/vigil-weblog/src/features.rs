@@ -136,6 +136,8 @@ pub struct Accum {
     pub sessions: Bitmap<2>,
     /// Distinct client addresses.
     pub ips: Bitmap<2>,
+    /// Most active client addresses (space-saving, 4 slots), for blocks.
+    pub addrs: TopK<4>,
 }
 
 impl Accum {
@@ -209,6 +211,7 @@ impl Accum {
             self.sessions.insert(s);
         }
         self.ips.insert(o.ip_hash);
+        self.addrs.add(o.ip_hash);
         self.paths.insert(o.path_hash)
     }
 
@@ -224,6 +227,13 @@ impl Accum {
     /// The clients behind the entity, `k ≥ 1`: the rounded linear-counting
     /// estimate of distinct sessions, and (when `by_ua`) of distinct user
     /// agents, whichever is larger.
+    /// Whether one client address provably sent more than half of the
+    /// window's requests (by [`TopK::top_lower_bound`] of `addrs`).
+    pub fn one_address_dominates(&self) -> bool {
+        u64::from(self.addrs.top_lower_bound()) * 2 > u64::from(self.n)
+    }
+
+    /// Clients behind the entity (`k`).
     pub fn clients(&self, by_ua: bool) -> f64 {
         let sessions = self.sessions.estimate().round();
         let uas = if by_ua {

@@ -624,6 +624,7 @@ impl WebLogs {
         put("bots", "health_checks", c.health_checks);
         put("bots", "windows_closed", c.windows_closed);
         put("bots", "windows_below_min", c.windows_below_min);
+        put("bots", "blocks_single_address", c.blocks_single_address);
         put("bots", "entities_peak", c.entities_peak);
         put("bots", "entities_evicted", c.entities_evicted);
         put("bots", "entity_limit", self.max_entities as u64);
