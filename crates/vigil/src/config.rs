@@ -415,6 +415,42 @@ mod tests {
     }
 
     #[test]
+    fn the_bots_table_and_its_own_file() {
+        let c = DetectionConfig::from_toml("[bots.window]\nmin_requests = 3\n").unwrap();
+        assert_eq!(c.bots.window.min_requests, 3);
+        for (text, key) in [
+            ("[bots.window]\nidle_secs = 0\n", "bots.window.idle_secs"),
+            ("[bots.model]\nbot_min = 2.0\n", "bots.model.bot_min"),
+            (
+                "[bots.whitelist]\ncidrs = [\"10.0.0.0/33\"]\n",
+                "bots.whitelist",
+            ),
+            (
+                "[bots.model.scraper]\nbias = 1.0\nweights = [1.0]\n",
+                "bots.model",
+            ),
+        ] {
+            let error = DetectionConfig::from_toml(text).unwrap_err().to_string();
+            assert!(error.contains(key), "{text}: {error}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bots.toml");
+        std::fs::write(
+            &path,
+            "[window]\nmin_requests = 7\n[entities]\nprefix = false\n",
+        )
+        .unwrap();
+        let b = load_bots(&path).unwrap();
+        assert_eq!((b.window.min_requests, b.entities.prefix), (7, false));
+        std::fs::write(&path, "[windows]\n").unwrap();
+        let error = format!("{:#}", load_bots(&path).unwrap_err());
+        assert!(
+            error.contains("bots.toml") && error.contains("windows"),
+            "{error}"
+        );
+    }
+
+    #[test]
     fn evidence_settings_reach_the_evidence_config() {
         let mut s = EvidenceSettings::default();
         assert_eq!(

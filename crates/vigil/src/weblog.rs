@@ -786,13 +786,119 @@ fn parse_time(v: &str) -> Option<Timestamp> {
 
 /// A number in at most about four significant digits.
 fn short(x: f64) -> String {
-    if x == x.trunc() && x.abs() < 1e6 {
-        format!("{x:.0}")
-    } else if x.abs() >= 100.0 {
+    if (x == x.trunc() && x.abs() < 1e6) || x.abs() >= 100.0 {
         format!("{x:.0}")
     } else if x.abs() >= 1.0 {
         format!("{x:.2}")
     } else {
         format!("{x:.3}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn captures_are_told_from_logs_by_magic() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, bytes: &[u8]| {
+            let p = dir.path().join(name);
+            std::fs::write(&p, bytes).unwrap();
+            p
+        };
+        assert!(!is_log(&write("a.pcap", &[0xd4, 0xc3, 0xb2, 0xa1, 2, 0])));
+        assert!(!is_log(&write("b.pcapng", &[0x0a, 0x0d, 0x0d, 0x0a, 0, 0])));
+        assert!(is_log(&write("access.log", b"127.0.0.1 - - [x]")));
+        assert!(is_log(&write("access.log.gz", &[0x1f, 0x8b, 8, 0])));
+        assert!(is_log(&write("short", b"ab")));
+        assert!(is_log(Path::new("-")));
+        // Unreadable: left to the capture path, which reports it.
+        assert!(!is_log(&dir.path().join("missing")));
+    }
+
+    #[test]
+    fn logged_times_parse_in_three_forms() {
+        let t = Timestamp::from_nanos(971_211_336_000_000_000);
+        assert_eq!(parse_time("10/Oct/2000:13:55:36 -0700"), Some(t));
+        assert_eq!(parse_time("[10/Oct/2000:13:55:36 -0700]"), Some(t));
+        assert_eq!(parse_time("2000-10-10T20:55:36Z"), Some(t));
+        assert_eq!(parse_time("971211336"), Some(t));
+        assert_eq!(parse_time("yesterday"), None);
+        assert_eq!(parse_time("1e300"), None);
+    }
+
+    fn args(extra: &[&str]) -> WeblogArgs {
+        #[derive(Debug, clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            web: WeblogArgs,
+        }
+        let mut argv = vec!["t"];
+        argv.extend_from_slice(extra);
+        <Cli as clap::Parser>::parse_from(argv).web
+    }
+
+    #[test]
+    fn options_override_the_config() {
+        let base = DetectorConfig::default();
+        let c = args(&[
+            "--rdns-resolver",
+            "127.0.0.1:5353",
+            "--rdns-timeout-ms",
+            "50",
+            "--session-field",
+            "cookie_sid",
+        ])
+        .detector_config(&base)
+        .unwrap();
+        assert_eq!(c.whitelist.rdns.resolver, "127.0.0.1:5353".parse().ok());
+        assert_eq!(c.whitelist.rdns.timeout_ms, 50);
+        assert_eq!(c.entities.session_fields[0], "cookie_sid");
+        assert_eq!(
+            c.entities.session_fields.len(),
+            base.entities.session_fields.len() + 1
+        );
+        let off = args(&["--no-rdns"]).detector_config(&base).unwrap();
+        assert!(!off.whitelist.rdns.enabled);
+        assert!(args(&["--rdns-timeout-ms", "0"])
+            .detector_config(&base)
+            .is_err());
+    }
+
+    #[test]
+    fn configured_formats_build_or_fail_clearly() {
+        assert!(args(&[]).parser().unwrap().is_none());
+        let nginx = args(&[
+            "--log-format",
+            "$remote_addr [$time_local] \"$request\" $status",
+        ]);
+        assert!(nginx.parser().unwrap().is_some());
+        let apache = args(&["--log-format-kind", "apache"]).parser().unwrap();
+        assert!(apache.is_some());
+        let bad = args(&["--log-format-kind", "modsecurity", "--log-format", "x"]);
+        assert!(bad.parser().is_err());
+        let json = args(&["--log-format-kind", "json", "--log-format", "not json"]);
+        assert!(format!("{:#}", json.parser().unwrap_err()).contains("mapping"));
+    }
+
+    /// A resolver that never answers is given up after a few queries, and
+    /// the detector's claims stay unverified instead of waiting.
+    #[test]
+    fn an_unreachable_resolver_is_given_up() {
+        // A bound socket that never replies: every query times out.
+        let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let server = silent.local_addr().unwrap();
+        let health = Arc::new(DnsHealth::default());
+        let mut b = Breaker {
+            inner: UdpResolver::new(server, Duration::from_millis(20)),
+            server,
+            health: Arc::clone(&health),
+        };
+        for i in 0..10u8 {
+            assert!(b.ptr(IpAddr::from([192, 0, 2, i])).is_err());
+        }
+        assert_eq!(health.failures.load(Ordering::Relaxed), MAX_DNS_FAILURES);
+        assert!(health.gave_up.load(Ordering::Relaxed));
     }
 }
