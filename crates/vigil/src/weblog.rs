@@ -471,7 +471,8 @@ impl WebLogs {
         out(&mut self.events)?;
         let stats = reader.stats().clone();
         for bad in &stats.samples {
-            eprintln!("vigil: {bad}: {}", bad.text);
+            // Quoted and escaped: a garbage line may hold control bytes.
+            eprintln!("vigil: {bad}: {:?}", bad.text);
         }
         let shown = stats.samples.len() as u64;
         if stats.bad > shown {
