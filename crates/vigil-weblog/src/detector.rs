@@ -7,7 +7,11 @@
 //! [`BotDetector::tick`]), when it has been open `max_window_secs`, when
 //! the table is full and it is the least recently seen (evicted, counted),
 //! or at [`BotDetector::finish`]. A closed window with at least
-//! `min_requests` requests (or any attack-path hit) is judged:
+//! `min_requests` requests (or any attack-path hit) is judged, except a
+//! /24 or /64 block where one address sent more than half of the requests
+//! (a lower bound from a 4-slot space-saving count of addresses): that
+//! address is judged on its own, and a block verdict would only add its
+//! neighbours:
 //!
 //! 1. a claimed good bot is verified ([`crate::whitelist::Verifier`]); a
 //!    verified one is a good bot, a failed claim becomes the
@@ -288,6 +292,10 @@ pub struct Counters {
     pub windows_closed: u64,
     /// Windows too small to judge.
     pub windows_below_min: u64,
+    /// /24 and /64 windows not judged because one address sent more than
+    /// half of their requests (that address is judged on its
+    /// own; its neighbours are not judged with it).
+    pub blocks_single_address: u64,
     /// Verdicts per class: human, good bot, scraper, scanner, credential
     /// stuffing, unknown.
     pub verdicts: [u64; 6],
@@ -673,6 +681,17 @@ impl BotDetector {
         }
         if a.n == 0 || (a.n < min && a.attack_hits() == 0) {
             self.counters.windows_below_min += 1;
+            return None;
+        }
+        // A block is judged for what its addresses do together (rotating
+        // scrapers); when one address did nearly everything, that address's
+        // own verdict says it, and a block verdict would only add its
+        // neighbours (people in the same /24) to a ban.
+        if e.key.kind() == EntityKind::Prefix
+            && (self.config.entities.ip || self.config.entities.ip_ua)
+            && a.one_address_dominates()
+        {
+            self.counters.blocks_single_address += 1;
             return None;
         }
         let n = f64::from(a.n);

@@ -136,6 +136,8 @@ pub struct Accum {
     pub sessions: Bitmap<2>,
     /// Distinct client addresses.
     pub ips: Bitmap<2>,
+    /// Most active client addresses (space-saving, 4 slots), for blocks.
+    pub addrs: TopK<4>,
 }
 
 impl Accum {
@@ -209,6 +211,7 @@ impl Accum {
             self.sessions.insert(s);
         }
         self.ips.insert(o.ip_hash);
+        self.addrs.add(o.ip_hash);
         self.paths.insert(o.path_hash)
     }
 
@@ -224,6 +227,13 @@ impl Accum {
     /// The clients behind the entity, `k ≥ 1`: the rounded linear-counting
     /// estimate of distinct sessions, and (when `by_ua`) of distinct user
     /// agents, whichever is larger.
+    /// Whether one client address provably sent more than half of the
+    /// window's requests (by [`TopK::top_lower_bound`] of `addrs`).
+    pub fn one_address_dominates(&self) -> bool {
+        u64::from(self.addrs.top_lower_bound()) * 2 > u64::from(self.n)
+    }
+
+    /// Clients behind the entity (`k`).
     pub fn clients(&self, by_ua: bool) -> f64 {
         let sessions = self.sessions.estimate().round();
         let uas = if by_ua {
@@ -238,10 +248,13 @@ impl Accum {
 /// Every feature, in the order of the model's weight vectors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Feature {
-    /// Requests per minute per client: `r = 60 · n / (d · k)`.
+    /// Page requests per minute per client: `r = 60 · pages / (d · k)`,
+    /// `pages` the requests that are not static assets (a browser fetches a
+    /// page's assets within the same second; they are not extra activity).
     Rate,
-    /// Peak requests per second in one time bucket, per client:
-    /// `p = max_b(c_b) / (bucket_secs · k)`.
+    /// Peak page requests per second in one time bucket, per client:
+    /// `p = max_b(c_b) · (pages / n) / (bucket_secs · k)` (the bucket's
+    /// requests scaled by the window's page share).
     PeakRate,
     /// Burstiness of inter-arrival times `B = (σ − μ) / (σ + μ)` (Goh and
     /// Barabási; −1 perfectly regular, 0 Poisson, → 1 bursty); the feature
@@ -492,10 +505,14 @@ pub fn compute(
             *slot = Some(x);
         }
     };
-    set(Feature::Rate, 60.0 * n / (dur * k));
+    // Pages only: the assets a browser fetches with a page come in the
+    // same second and are not extra activity (a person's page with ten
+    // assets is not eleven requests' worth of automation).
+    let pages = f64::from(a.pages);
+    set(Feature::Rate, 60.0 * pages / (dur * k));
     set(
         Feature::PeakRate,
-        f64::from(a.ring.peak()) / (bucket_secs * k),
+        f64::from(a.ring.peak()) * (pages / n) / (bucket_secs * k),
     );
     let mut burstiness = None;
     if a.gaps.count() >= 3 {

@@ -13,7 +13,7 @@
 //! - traversal, SQLi and XSS fragments (`../`, `union select`, `<script`)
 //!   may sit anywhere in the target, query included.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 
 const BACKDOORS: &str = include_str!("../data/sec-lists/backdoors.txt");
 const SENSITIVE: &str = include_str!("../data/sec-lists/sensitive_data.txt");
@@ -110,6 +110,10 @@ impl PathRules {
         let ac = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
+            // Every request's target is searched (overlapping): a DFA is
+            // several times faster than the NFA the crate would otherwise
+            // pick, for about 1 MiB built once.
+            .kind(Some(AhoCorasickKind::DFA))
             .build(&patterns)
             .map_err(|e| PathRulesError::Patterns(e.to_string()))?;
         let login = login_paths

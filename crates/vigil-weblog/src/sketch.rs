@@ -187,6 +187,20 @@ impl<const K: usize> TopK<K> {
             .map(|(k, c)| (*k, *c))
     }
 
+    /// A lower bound on the true count of the most frequent tracked value:
+    /// its count minus the smallest count when every slot is taken (the
+    /// most a replacement can have over-counted it), else its exact count.
+    pub fn top_lower_bound(&self) -> u32 {
+        let max = self.counts.iter().copied().max().unwrap_or(0);
+        let full = self.keys.iter().all(|k| *k != 0);
+        let min = if full {
+            self.counts.iter().copied().min().unwrap_or(0)
+        } else {
+            0
+        };
+        max.saturating_sub(min)
+    }
+
     /// The key a hash is tracked under.
     pub fn key_of(hash: u64) -> u32 {
         (hash as u32).max(1)
@@ -403,6 +417,7 @@ mod tests {
     #[test]
     fn topk_is_exact_until_full_then_replaces_the_smallest() {
         let mut t = TopK::<3>::default();
+        assert_eq!(t.top_lower_bound(), 0);
         for h in [10u64, 10, 10, 20, 30, 30] {
             t.add(h);
         }

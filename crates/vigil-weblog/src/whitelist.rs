@@ -259,12 +259,14 @@ pub struct RdnsConfig {
 }
 
 impl RdnsConfig {
-    /// Defaults: enabled, system resolver, 1 s timeout, 1 h TTL, 4096 entries.
+    /// Defaults: enabled, system resolver, 500 ms timeout (offline analysis
+    /// must not wait long on an unreachable resolver), 1 h TTL, 4096
+    /// entries.
     pub const fn new() -> Self {
         Self {
             enabled: true,
             resolver: None,
-            timeout_ms: 1000,
+            timeout_ms: 500,
             cache_ttl_secs: 3600,
             cache_size: 4096,
         }
@@ -371,10 +373,14 @@ impl Whitelist {
             return true;
         }
         match ua {
-            Some(ua) if !self.health_uas.is_empty() => {
-                let lower = ua.to_ascii_lowercase();
-                self.health_uas.iter().any(|h| lower.contains(h.as_str()))
-            }
+            // Compared in place: no lowercase copy of every user agent.
+            Some(ua) if !self.health_uas.is_empty() => self.health_uas.iter().any(|h| {
+                !h.is_empty()
+                    && ua
+                        .as_bytes()
+                        .windows(h.len())
+                        .any(|w| w.eq_ignore_ascii_case(h.as_bytes()))
+            }),
             _ => false,
         }
     }
@@ -453,6 +459,11 @@ impl UdpResolver {
             timeout,
             next_id: 0x5a5a,
         }
+    }
+
+    /// The server asked.
+    pub fn server(&self) -> SocketAddr {
+        self.server
     }
 
     /// The first `nameserver` of `/etc/resolv.conf`, port 53.

@@ -1,4 +1,4 @@
-//! `vigil analyze FILE…`: captures in, events out.
+//! `vigil analyze FILE…`: captures and web logs in, events out.
 //!
 //! The files are read in the order given through ONE pipeline (so a capture
 //! rotated into several files keeps its flows), events go to stdout or to
@@ -8,6 +8,11 @@
 //! 1 when some input was skipped (a corrupt or truncated record, an
 //! undecodable packet, an unreadable file: each is reported on stderr with
 //! the file and packet number), 2 on a fatal error.
+//!
+//! An input that is not a capture (by its magic bytes), `-` included, is a
+//! web access or WAF log (see [`crate::weblog`]): its records go through the
+//! bot detector, whose findings are risk-scored and written like the
+//! others; its unparsable lines count as skipped input.
 
 use std::fs::File;
 use std::io::{BufReader, IsTerminal};
@@ -24,11 +29,14 @@ use vigil_net::pipeline::{Pipeline, PipelineConfig};
 use crate::detect;
 use crate::output::{EventSink, OutputFormat};
 use crate::report::{Diagnostics, Summary};
+use crate::weblog::{self, WebLogs};
 
 /// Options of `vigil analyze`.
 #[derive(Debug, Args)]
 pub struct AnalyzeArgs {
-    /// Capture files (pcap or pcapng), read in this order as one capture.
+    /// Capture files (pcap or pcapng), read in this order as one capture;
+    /// any other file (or `-`, standard input) is read as a web log
+    /// (nginx, Apache, JSON, ModSecurity; plain or .gz).
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Write one JSON Lines file per record kind (flow.jsonl, dns.jsonl,
@@ -70,6 +78,9 @@ pub struct AnalyzeArgs {
     /// setting with its default); the options above override it.
     #[arg(long, value_name = "FILE")]
     pub detection_config: Option<PathBuf>,
+    /// Web logs: format, bot detector, crawler verification.
+    #[command(flatten)]
+    pub weblog: crate::weblog::WeblogArgs,
 }
 
 /// `--format`.
@@ -96,8 +107,19 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     config.app.ja4plus = args.ja4plus;
     config.flow.max_flows = args.max_flows;
     let mut pipeline = Pipeline::new(config);
+    let logs: Vec<bool> = args.files.iter().map(|f| weblog::is_log(f)).collect();
+    let any_capture = logs.iter().any(|log| !log);
+    let mut web = if logs.iter().any(|log| *log) {
+        let bots = args.weblog.detector_config(&detection.bots)?;
+        Some(WebLogs::new(&args.weblog, bots, args.quiet)?)
+    } else {
+        None
+    };
+    // Evidence is packets: a run of logs only captures none.
+    let mut risk_args = args.risk.clone();
+    risk_args.no_evidence |= !any_capture;
     let mut risk =
-        crate::risk::RiskStage::new(&args.risk, &detection, args.out.as_deref(), &mut pipeline)?;
+        crate::risk::RiskStage::new(&risk_args, &detection, args.out.as_deref(), &mut pipeline)?;
     let sources = detect::RuleSources::new(&args.rules, args.no_default_rules);
     if let Some(inspector) = detect::inspector(&sources, args.quiet)? {
         pipeline.set_inspector(inspector);
@@ -107,6 +129,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     let mut diagnostics = Diagnostics::default();
     let mut events: Vec<Event> = Vec::new();
     let mut last_ts = Timestamp::default();
+    let mut web_problem = false;
 
     let total_bytes: u64 = args
         .files
@@ -117,7 +140,17 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     let progress = progress_bar(total_bytes, args.quiet);
     let mut done_bytes = 0u64;
 
-    for path in &args.files {
+    for (path, log) in args.files.iter().zip(&logs) {
+        if let (true, Some(web)) = (*log, web.as_mut()) {
+            let complete = web.read(path, &mut |events| {
+                risk.process(&mut pipeline, events);
+                emit(&mut sink, &mut summary, events)
+            })?;
+            if !complete {
+                web_problem = true;
+            }
+            continue;
+        }
         let name = path.display().to_string();
         let file = match File::open(path) {
             Ok(file) => file,
@@ -175,6 +208,13 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         }
         done_bytes += reader.bytes_read();
     }
+    if let Some(web) = web.as_mut() {
+        web.finish(&mut |events| {
+            risk.process(&mut pipeline, events);
+            emit(&mut sink, &mut summary, events)
+        })?;
+        last_ts = last_ts.max(web.last_time());
+    }
     pipeline.finish(&mut events);
     detect(anomalies.as_mut(), last_ts, &mut events, true);
     risk.process(&mut pipeline, &mut events);
@@ -184,6 +224,9 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         stats.add("anomaly", name, n);
     }
     risk.finish(&mut pipeline, &mut stats)?;
+    if let Some(web) = &web {
+        web.add_stats(&mut stats);
+    }
     stats.inputs = args.files.iter().map(|p| p.display().to_string()).collect();
     summary.absorb_stats(&stats);
     let stats_event = Event::new(last_ts, Body::Stats(stats));
@@ -195,10 +238,20 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     }
     diagnostics.print_suppressed();
     if !args.quiet {
-        summary
-            .print(&mut std::io::stderr().lock())
-            .context("cannot write the summary")?;
+        if any_capture {
+            summary
+                .print(&mut std::io::stderr().lock())
+                .context("cannot write the summary")?;
+        }
+        if let Some(web) = web.as_ref().filter(|w| w.any()) {
+            web.print_report(&mut std::io::stderr().lock())
+                .context("cannot write the bot report")?;
+        }
     }
+    let web_skipped = web_problem
+        || web.as_ref().is_some_and(|w| {
+            w.bad_lines() > 0 || w.files_read() < logs.iter().filter(|l| **l).count()
+        });
     // The compiled ruleset is, with ET Open, hundreds of thousands of
     // allocations that take longer to free one by one than the process takes
     // to exit: leave it to the OS. Its findings and counters are written
@@ -206,7 +259,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     std::mem::forget(pipeline.take_inspector());
     drop(pipeline);
     Ok(
-        if diagnostics.anything_skipped() || summary.skipped_packets() > 0 {
+        if diagnostics.anything_skipped() || summary.skipped_packets() > 0 || web_skipped {
             ExitCode::from(1)
         } else {
             ExitCode::SUCCESS

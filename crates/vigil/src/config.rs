@@ -5,7 +5,11 @@
 //!
 //! The file's tables are the config structs: `[anomaly]` with one sub-table
 //! per detector (`[anomaly.port_scan]`, `[anomaly.syn_flood]`, ...),
-//! `[risk]` (with `[risk.thresholds]`, `[risk.points]`) and `[evidence]`.
+//! `[risk]` (with `[risk.thresholds]`, `[risk.points]`), `[evidence]` and
+//! `[bots]`, the web-log bot detector (`vigil_weblog::DetectorConfig`:
+//! `[bots.entities]`, `[bots.window]`, `[bots.site]`, `[bots.whitelist]`,
+//! `[bots.model]`); `vigil analyze --bots-config FILE` reads the `[bots]`
+//! table alone from a file of its own.
 //! A missing key keeps its default; an unknown key, a wrong type or an
 //! impossible value is an error naming the file, the line and the key.
 //!
@@ -23,6 +27,7 @@ use serde::{Deserialize, Serialize};
 use vigil_anomaly::AnomalyConfig;
 use vigil_net::evidence::EvidenceConfig;
 use vigil_risk::{Level, RiskConfig};
+use vigil_weblog::DetectorConfig;
 
 /// The default configuration, commented (`vigil config defaults`).
 pub const DEFAULTS_TOML: &str = include_str!("detection-defaults.toml");
@@ -37,6 +42,8 @@ pub struct DetectionConfig {
     pub risk: RiskConfig,
     /// Evidence capture.
     pub evidence: EvidenceSettings,
+    /// The web-log bot detector.
+    pub bots: DetectorConfig,
 }
 
 /// Evidence capture settings: the capture trigger and
@@ -173,6 +180,7 @@ impl DetectionConfig {
                 "{key} must be a finite number at least 0, not {value}"
             );
         }
+        validate_bots(&self.bots, "bots.")?;
         let r = &self.risk;
         anyhow::ensure!(
             r.half_life_secs.is_finite() && r.half_life_secs > 0.0,
@@ -189,6 +197,52 @@ impl DetectionConfig {
         );
         Ok(())
     }
+}
+
+/// Read a bot detector configuration of its own (`--bots-config FILE`):
+/// the keys of the `[bots]` table at the top level (`[window]`, `[model]`,
+/// ...); errors name the file, line and key.
+pub fn load_bots(path: &Path) -> anyhow::Result<DetectorConfig> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read bots config {}", path.display()))?;
+    let config: DetectorConfig = toml::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .and_then(|c| validate_bots(&c, "").map(|()| c))
+        .with_context(|| format!("invalid bots config {}", path.display()))?;
+    Ok(config)
+}
+
+/// Values the bot detector's types accept but it cannot use; `prefix` is
+/// `bots.` inside the detection config.
+fn validate_bots(b: &DetectorConfig, prefix: &str) -> anyhow::Result<()> {
+    b.model
+        .validate()
+        .map_err(|e| anyhow::anyhow!("{prefix}model: {e}"))?;
+    for (key, secs) in [
+        ("window.bucket_secs", b.window.bucket_secs),
+        ("window.idle_secs", b.window.idle_secs),
+        ("window.max_window_secs", b.window.max_window_secs),
+    ] {
+        anyhow::ensure!(secs > 0, "{prefix}{key} must be at least 1 second");
+    }
+    anyhow::ensure!(
+        b.entities.max_entities > 0,
+        "{prefix}entities.max_entities must be at least 1"
+    );
+    for (key, p) in [
+        ("model.human_min", b.model.human_min),
+        ("model.bot_min", b.model.bot_min),
+    ] {
+        anyhow::ensure!(
+            (0.0..=1.0).contains(&p),
+            "{prefix}{key} must be between 0 and 1, not {p}"
+        );
+    }
+    for cidr in b.whitelist.cidrs.iter().chain(&b.whitelist.gateways) {
+        cidr.parse::<vigil_weblog::whitelist::Cidr>()
+            .map_err(|e| anyhow::anyhow!("{prefix}whitelist: {e}"))?;
+    }
+    Ok(())
 }
 
 /// `vigil config …`.
@@ -239,10 +293,17 @@ mod tests {
         let parsed = DetectionConfig::from_toml(DEFAULTS_TOML).unwrap();
         assert_eq!(parsed, DetectionConfig::default());
         let table: toml::Table = toml::from_str(DEFAULTS_TOML).unwrap();
-        assert_eq!(
-            serde_json::to_value(&table).unwrap(),
-            serde_json::to_value(DetectionConfig::default()).unwrap()
-        );
+        // An unset optional key (bots.whitelist.rdns.resolver) is absent
+        // from TOML and null in JSON.
+        fn drop_nulls(v: &mut serde_json::Value) {
+            if let Some(map) = v.as_object_mut() {
+                map.retain(|_, v| !v.is_null());
+                map.values_mut().for_each(drop_nulls);
+            }
+        }
+        let mut defaults = serde_json::to_value(DetectionConfig::default()).unwrap();
+        drop_nulls(&mut defaults);
+        assert_eq!(serde_json::to_value(&table).unwrap(), defaults);
     }
 
     /// docs/detection.md documents every setting (the per-severity points
@@ -350,6 +411,42 @@ mod tests {
         assert_eq!(
             DetectionConfig::load(None).unwrap(),
             DetectionConfig::default()
+        );
+    }
+
+    #[test]
+    fn the_bots_table_and_its_own_file() {
+        let c = DetectionConfig::from_toml("[bots.window]\nmin_requests = 3\n").unwrap();
+        assert_eq!(c.bots.window.min_requests, 3);
+        for (text, key) in [
+            ("[bots.window]\nidle_secs = 0\n", "bots.window.idle_secs"),
+            ("[bots.model]\nbot_min = 2.0\n", "bots.model.bot_min"),
+            (
+                "[bots.whitelist]\ncidrs = [\"10.0.0.0/33\"]\n",
+                "bots.whitelist",
+            ),
+            (
+                "[bots.model.scraper]\nbias = 1.0\nweights = [1.0]\n",
+                "bots.model",
+            ),
+        ] {
+            let error = DetectionConfig::from_toml(text).unwrap_err().to_string();
+            assert!(error.contains(key), "{text}: {error}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bots.toml");
+        std::fs::write(
+            &path,
+            "[window]\nmin_requests = 7\n[entities]\nprefix = false\n",
+        )
+        .unwrap();
+        let b = load_bots(&path).unwrap();
+        assert_eq!((b.window.min_requests, b.entities.prefix), (7, false));
+        std::fs::write(&path, "[windows]\n").unwrap();
+        let error = format!("{:#}", load_bots(&path).unwrap_err());
+        assert!(
+            error.contains("bots.toml") && error.contains("windows"),
+            "{error}"
         );
     }
 

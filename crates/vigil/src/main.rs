@@ -9,6 +9,7 @@ mod pcap_cmd;
 mod report;
 mod risk;
 mod rules;
+mod weblog;
 
 use std::process::ExitCode;
 
@@ -29,9 +30,11 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once per run: the size of the analyze options does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the whole pipeline over capture files offline and write events.
+    /// Run the whole pipeline over capture files or web logs offline and write events.
     Analyze(analyze::AnalyzeArgs),
     /// Work with the rolling pcap backup (`vigil analyze --pcap-ring DIR`).
     Pcap(pcap_cmd::PcapArgs),

@@ -168,8 +168,7 @@ impl MultiPattern {
                     // four-byte window.
                     mp.has_long = true;
                     let at = anchor(p);
-                    let Some(&[a, b, c, d]) = p.get(at..).and_then(<[u8]>::first_chunk::<4>)
-                    else {
+                    let Some(&[a, b, c, d]) = p.get(at..).and_then(<[u8]>::first_chunk::<4>) else {
                         continue;
                     };
                     for va in cases(a) {
@@ -303,8 +302,24 @@ const fn commonness(b: u8) -> u32 {
         b'e' | b't' | b'a' | b'o' | b'i' | b'n' | b's' | b'r' | b'h' | b'l' | b'd' | b'c'
         | b'u' | b' ' | 0 => 10,
         b'a'..=b'z' => 6,
-        b'0'..=b'9' | b'/' | b'.' | b'=' | b'"' | b'-' | b'_' | b':' | b',' | b';' | b'<'
-        | b'>' | b'(' | b')' | b'\r' | b'\n' | b'\t' | 0xff => 5,
+        b'0'..=b'9'
+        | b'/'
+        | b'.'
+        | b'='
+        | b'"'
+        | b'-'
+        | b'_'
+        | b':'
+        | b','
+        | b';'
+        | b'<'
+        | b'>'
+        | b'('
+        | b')'
+        | b'\r'
+        | b'\n'
+        | b'\t'
+        | 0xff => 5,
         _ => 2,
     }
 }
