@@ -575,7 +575,11 @@ pub fn http(
             "http.response.code",         // 6
             "http.content_length_header", // 7
         ],
-        extra: &[],
+        // A capture of loopback on a busy machine can hold a stream's
+        // segments out of order (they are queued per CPU); Vigil reassembles
+        // them, and so must tshark (off by default in 4.0), or a large
+        // response goes undissected.
+        extra: &["-o", "tcp.reassemble_out_of_order:TRUE"],
     }
     .rows();
     // stream → (requests, responses)
