@@ -45,16 +45,10 @@ impl Verdict {
         }
         let (what, severity) = self.class.presentation();
         let p = &self.score.probabilities;
-        let mut top: Vec<_> = self
+        let top_text: Vec<String> = self
             .score
-            .contributions
+            .strongest(4)
             .iter()
-            .filter(|c| c.contribution > 0.0)
-            .collect();
-        top.sort_by(|a, b| b.contribution.total_cmp(&a.contribution));
-        let top_text: Vec<String> = top
-            .iter()
-            .take(4)
             .map(|c| {
                 format!(
                     "{} {:.3} (+{:.2})",

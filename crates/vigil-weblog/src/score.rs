@@ -223,6 +223,21 @@ pub struct Score {
     pub contributions: Vec<Contribution>,
 }
 
+impl Score {
+    /// The `n` largest positive contributions, largest first: the verdict's
+    /// strongest evidence.
+    pub fn strongest(&self, n: usize) -> Vec<&Contribution> {
+        let mut top: Vec<_> = self
+            .contributions
+            .iter()
+            .filter(|c| c.contribution > 0.0)
+            .collect();
+        top.sort_by(|a, b| b.contribution.total_cmp(&a.contribution));
+        top.truncate(n);
+        top
+    }
+}
+
 impl ModelConfig {
     /// Check the weight vectors' lengths.
     pub fn validate(&self) -> Result<(), ModelError> {

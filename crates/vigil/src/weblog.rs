@@ -745,16 +745,10 @@ impl WebLogs {
 /// The strongest evidence of a verdict: its three largest positive
 /// contributions as `feature value × weight = +contribution`.
 pub fn explain(v: &Verdict) -> String {
-    let mut top: Vec<_> = v
+    let parts: Vec<String> = v
         .score
-        .contributions
+        .strongest(3)
         .iter()
-        .filter(|c| c.contribution > 0.0)
-        .collect();
-    top.sort_by(|a, b| b.contribution.total_cmp(&a.contribution));
-    let parts: Vec<String> = top
-        .iter()
-        .take(3)
         .map(|c| {
             format!(
                 "{} {} (w {} → +{:.2})",

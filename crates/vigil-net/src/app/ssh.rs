@@ -337,18 +337,25 @@ mod tests {
     const OPENSSH: &str = include_str!("testdata/openssh.tsv");
     const VERSION: &str = "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u10";
 
-    fn run(chunks: &[Chunk]) -> (Vec<SshActivity>, Progress) {
+    /// Feeds `chunks` (stopping at the first answer other than Continue
+    /// when `stop`), without ending the flow.
+    fn feed(chunks: &[Chunk], stop: bool) -> (SshParser, Vec<Event>, Progress) {
         let m = meta(22);
         let mut p = SshParser::new(&AppConfig::default());
         let mut out = Vec::new();
         let mut last = Progress::Continue;
         for c in chunks {
             last = p.data(&m, c.dir, c.ts, &c.bytes, &mut out);
-            if last != Progress::Continue {
+            if stop && last != Progress::Continue {
                 break;
             }
         }
-        p.end(&m, Timestamp::default(), &mut out);
+        (p, out, last)
+    }
+
+    fn run(chunks: &[Chunk]) -> (Vec<SshActivity>, Progress) {
+        let (mut p, mut out, last) = feed(chunks, true);
+        p.end(&meta(22), Timestamp::default(), &mut out);
         let recs = out
             .into_iter()
             .map(|e| match e.body {
@@ -418,13 +425,7 @@ mod tests {
     }
 
     fn encrypted_after(chunks: &[Chunk]) -> (bool, Progress, usize) {
-        let m = meta(22);
-        let mut p = SshParser::new(&AppConfig::default());
-        let mut out = Vec::new();
-        let mut last = Progress::Continue;
-        for c in chunks {
-            last = p.data(&m, c.dir, c.ts, &c.bytes, &mut out);
-        }
+        let (p, out, last) = feed(chunks, false);
         (p.encrypted(), last, out.len())
     }
 
