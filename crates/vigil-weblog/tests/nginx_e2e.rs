@@ -6,11 +6,14 @@
 //! and an `escape=json` format (through its template and through the JSON
 //! reader). Only the nginx process this test started is stopped.
 
+mod support;
+
 use std::io::{Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::net::{Shutdown, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use support::{free_port, Nginx};
 
 use vigil_weblog::detect::detect;
 use vigil_weblog::format::JsonMapping;
@@ -28,64 +31,15 @@ const JSON: &str = r#"log_format jsonl escape=json '{"time_iso8601":"$time_iso86
 const INDEX: &str = "<html><body>hello from the vigil nginx test</body></html>\n";
 
 /// The nginx this test started; killed (only it) when dropped.
-struct Nginx(Child);
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn start_nginx(nginx: &Path, dir: &Path, port: u16) -> Nginx {
-    std::fs::create_dir_all(dir.join("html")).unwrap();
-    std::fs::create_dir_all(dir.join("tmp")).unwrap();
-    std::fs::write(dir.join("html/index.html"), INDEX).unwrap();
     let d = dir.display();
-    let conf = format!(
-        "daemon off;\nmaster_process off;\nworker_processes 1;\npid {d}/nginx.pid;\n\
-         error_log {d}/error.log info;\nevents {{ worker_connections 64; }}\n\
-         http {{\n  {CUSTOM}\n  {JSON}\n  client_body_temp_path {d}/tmp/body;\n  proxy_temp_path {d}/tmp/proxy;\n\
+    let http = format!(
+        "  {CUSTOM}\n  {JSON}\n\
          server {{\n    listen 127.0.0.1:{port};\n    root {d}/html;\n\
          access_log {d}/combined.log;\n    access_log {d}/custom.log custom;\n\
-         access_log {d}/json.log jsonl;\n    location / {{ }}\n  }}\n}}\n"
+         access_log {d}/json.log jsonl;\n    location / {{ }}\n  }}"
     );
-    std::fs::write(dir.join("nginx.conf"), conf).unwrap();
-    let child = Command::new(nginx)
-        .arg("-p")
-        .arg(dir)
-        .arg("-c")
-        .arg(dir.join("nginx.conf"))
-        .arg("-e")
-        .arg(dir.join("error.log"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("nginx starts");
-    let mut nginx = Nginx(child);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if let Ok(Some(status)) = nginx.0.try_wait() {
-            let mut err = String::new();
-            if let Some(mut e) = nginx.0.stderr.take() {
-                let _ = e.read_to_string(&mut err);
-            }
-            let log = std::fs::read_to_string(dir.join("error.log")).unwrap_or_default();
-            panic!("nginx exited with {status}: {err}\n{log}");
-        }
-        assert!(Instant::now() < deadline, "nginx did not start listening");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    nginx
+    support::start_nginx(nginx, dir, port, INDEX, &http)
 }
 
 /// Send raw bytes, half-close, read the whole answer.
