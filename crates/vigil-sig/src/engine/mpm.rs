@@ -12,23 +12,29 @@
 //! instead (Snort's and Suricata's older hash matchers), which keeps the hot
 //! tables in the first-level cache:
 //!
-//! 1. every position is tested against a 65,536-bit table of the patterns'
-//!    first two bytes, with every case variant set, so the hot loop does one
-//!    load and one bit test per byte and no case folding;
+//! 1. every position is tested against a 65,536-bit table of two-byte
+//!    windows, with every case variant set, so the hot loop does one load
+//!    and one bit test per byte and no case folding. A pattern of two or
+//!    three bytes is entered by its first two bytes; a longer one by its
+//!    *anchor*, its least common four-byte window (letters and spaces count
+//!    as common), so text such as HTML bodies hits the table less often;
 //! 2. at a hit, patterns of two or three bytes are checked from a short list
-//!    keyed by the folded pair; longer patterns pass a Bloom filter over the
-//!    folded first four bytes, then a map from those four bytes to the
-//!    patterns that start with them, each compared in full.
+//!    keyed by the folded pair; for longer ones a second table tests the
+//!    anchor's last two bytes, then a Bloom filter the folded four bytes,
+//!    then a map from those four bytes to the patterns anchored on them,
+//!    each compared in full at its own start (the position minus the
+//!    anchor's offset).
 //!
-//! Patterns of one byte are found through a 256-entry table.
+//! Patterns of one byte are found with `memchr` (up to three byte values)
+//! or a 256-entry table.
 //!
-//! Matches come in order of start position; [`MultiPattern::for_each`]
-//! reports each (pattern, start, end) exactly once. The module's tests check
-//! it against `aho-corasick`'s overlapping search on random pattern sets.
+//! [`MultiPattern::for_each`] reports each (pattern, start, end) exactly
+//! once, in no particular order. The module's tests check it against
+//! `aho-corasick`'s overlapping search on random pattern sets.
 
 use std::collections::HashMap;
 
-/// Bits in the Bloom filter over the first four folded bytes.
+/// Bits in the Bloom filter over the folded anchors.
 const BLOOM_BITS_LOG2: u32 = 18;
 
 /// A built pattern set. Pattern indexes are the positions in the slice
@@ -36,19 +42,21 @@ const BLOOM_BITS_LOG2: u32 = 18;
 pub(crate) struct MultiPattern {
     /// Folded (ASCII lowercase) patterns.
     pats: Vec<Box<[u8]>>,
-    /// Bit per two-byte window (first byte in the low 8 bits) that starts
-    /// some pattern of two or more bytes, every case variant set.
+    /// Bit per two-byte window (first byte in the low 8 bits) that starts a
+    /// pattern of two or three bytes or a longer pattern's anchor, every
+    /// case variant set.
     pair: Box<[u64; 1024]>,
     /// Patterns of two or three bytes by their folded first two bytes.
     short: HashMap<u16, Vec<u32>, foldhash::fast::FixedState>,
-    /// Bit per two-byte window (every case variant) that is the third and
-    /// fourth byte of some pattern of four or more bytes.
+    /// Bit per two-byte window (every case variant) that ends the anchor of
+    /// a pattern of four or more bytes.
     pair2: Box<[u64; 1024]>,
     /// Bit per case-variant pair that starts a pattern of two or three bytes.
     short_any: Box<[u64; 1024]>,
-    /// Bloom filter over the folded first four bytes of longer patterns.
+    /// Bloom filter over the folded anchors of longer patterns.
     bloom: Box<[u64]>,
-    /// Patterns of four or more bytes by their folded first four bytes.
+    /// Patterns of four or more bytes by their folded anchor, with the
+    /// anchor's offset in the pattern.
     long: HashMap<u32, Vec<(u32, u32)>, foldhash::fast::FixedState>,
     /// Patterns of one byte, by folded byte.
     single: Vec<Vec<u32>>,
@@ -201,7 +209,7 @@ impl MultiPattern {
     }
 
     /// Calls `f(pattern, start, end)` for every occurrence of every pattern
-    /// in `hay`, ASCII case ignored, in order of start position.
+    /// in `hay`, ASCII case ignored, in no particular order.
     #[inline]
     pub(crate) fn for_each(&self, hay: &[u8], mut f: impl FnMut(usize, usize, usize)) {
         if self.has_single {
