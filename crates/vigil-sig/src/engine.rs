@@ -24,7 +24,7 @@
 //! automata, collect candidate rules (deduplicated, in compile order, which
 //! puts flowbit setters first), then check protocol, header addresses and
 //! ports (both ways for `<>`), `flow`, `dsize` and flowbits conditions, then
-//! verify every buffer's items ([`verify`], Suricata's semantics). A match
+//! verify every buffer's items (module `verify`, Suricata's semantics). A match
 //! runs its flowbit actions, passes thresholds/detection filters (event
 //! time) and pushes a Detection Finding unless the rule is `noalert`.
 //! A rule alerts at most once per inspection point. A matching `pass` rule
