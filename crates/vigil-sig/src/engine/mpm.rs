@@ -205,7 +205,8 @@ impl MultiPattern {
         let lists = |n: usize| n * 4 + 48;
         let short: usize = self.short.values().map(|v| lists(v.len())).sum();
         let long: usize = self.long.values().map(|v| lists(2 * v.len())).sum();
-        pats + 32 * 1024 + self.bloom.len() * 8 + short + long + 256 * 24
+        // Three 8 KiB pair tables, the Bloom filter, the lists, 256 one-byte lists.
+        pats + 3 * 8 * 1024 + self.bloom.len() * 8 + short + long + 256 * 24
     }
 
     /// Calls `f(pattern, start, end)` for every occurrence of every pattern
