@@ -19,6 +19,7 @@ use clap::{Parser, Subcommand};
 /// small, short-lived records (events, strings, buffers) and loading a
 /// large ruleset makes hundreds of thousands of allocations; with ET Open
 /// loaded glibc's malloc and free were about 15% of `vigil analyze`'s time.
+/// Built with `no_thp` (see Cargo.toml): no transparent huge pages.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
