@@ -101,6 +101,11 @@ pub struct Metadata {
     /// OCSF `metadata.correlation_uid`: the flow id every record of one flow shares.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub correlation_uid: Option<String>,
+    /// OCSF `metadata.uid`: this event's own id, unique within a run, so a
+    /// correlation meta-event can name the events that made it. Assigned
+    /// where events enter the rule engine when the source did not set one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<String>,
 }
 
 /// OCSF `product` object (name and version only).
@@ -122,6 +127,7 @@ impl Default for Metadata {
             version: "1.3.0".to_owned(),
             log_name: None,
             correlation_uid: None,
+            uid: None,
         }
     }
 }
@@ -243,6 +249,10 @@ pub struct Event {
     /// OCSF `observables`: every IP, domain, URL, hash and fingerprint in the event.
     #[serde(default)]
     pub observables: Vec<Observable>,
+    /// OCSF `raw_data`: the source record as it was read (a log line), kept
+    /// for sources where rules search the whole record (Sigma `keywords`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw_data: Option<String>,
     /// The typed record.
     #[serde(flatten)]
     pub body: Body,
@@ -269,6 +279,7 @@ impl Event {
             priority: Priority::Bulk,
             metadata: Metadata::default(),
             observables,
+            raw_data: None,
             body,
         }
     }

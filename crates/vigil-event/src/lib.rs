@@ -28,6 +28,7 @@
 
 pub mod eve;
 mod event;
+pub mod fields;
 mod finding;
 mod jsonl;
 mod network;

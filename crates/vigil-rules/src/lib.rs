@@ -1,0 +1,18 @@
+//! Vigil's rules: what an analyst writes once and Vigil finds across every
+//! source.
+//!
+//! - [`ast`]: the condition tree shared by the expression language and the
+//!   Sigma importer.
+//! - [`spec`]: the YAML rule file format (single-event rules, correlation
+//!   rules, when they fire, suppression, actions).
+//!
+//! Still to come in this crate (issue 6): `expr` (parse, check against the
+//! event schema, print as infix and as a tree, compile to an evaluator,
+//! index by event class), `correlate` (windows in event time, the
+//! correlation kinds, meta-events, chaining, bounded state), `sigma`
+//! (import of Sigma rules and Sigma correlation rules through a field
+//! mapping) and `action` (webhook, e-mail, syslog, program).
+#![deny(missing_docs)]
+
+pub mod ast;
+pub mod spec;
