@@ -155,12 +155,22 @@ pub enum ActionSpec {
     },
     /// Mail over SMTP.
     Email {
-        /// `host:port` of the SMTP server.
+        /// `host:port` of the SMTP server (port 25 when omitted).
         server: String,
         /// Envelope and header sender.
         from: String,
         /// Recipients.
         to: Vec<String>,
+        /// Upgrade the connection with STARTTLS (required when set).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        starttls: bool,
+        /// SMTP AUTH user name.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        username: Option<String>,
+        /// Name of the environment variable holding the SMTP AUTH password
+        /// (passwords are never written in rule files).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        password_env: Option<String>,
     },
     /// RFC 5424 syslog to a receiver.
     Syslog {
