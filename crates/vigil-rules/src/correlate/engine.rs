@@ -438,7 +438,9 @@ impl RuleState {
                 return;
             };
             let (d, obligation) = Self::desired(&self.c, g);
-            let due = end || limit.is_some_and(|l| d < l);
+            // Later than this entry: back into the heap, so other groups'
+            // earlier timers go first.
+            let due = d <= t && (end || limit.is_some_and(|l| d < l));
             if !due {
                 g.sched = d;
                 self.timers.push(Reverse((d, idx, generation)));
