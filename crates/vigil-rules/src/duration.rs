@@ -180,7 +180,9 @@ mod tests {
 
     #[test]
     fn errors_name_the_text() {
-        for bad in ["", "  ", "5", "m", "5 m", "5min", "-5s", "5s3", "1.5h", "5S"] {
+        for bad in [
+            "", "  ", "5", "m", "5 m", "5min", "-5s", "5s3", "1.5h", "5S",
+        ] {
             let err = parse(bad).expect_err(bad);
             let msg = err.to_string();
             if !bad.trim().is_empty() {

@@ -92,10 +92,10 @@ proptest! {
         // times so the order of ties cannot differ.
         let mut seen = BTreeSet::new();
         let evs: Vec<_> = evs.into_iter().filter(|e| seen.insert(e.0)).collect();
-        let yaml = format!(
+        let yaml = String::from(
             "id: hit\ntitle: Hit\ncondition: 'true'\n---\n\
              id: w\ntitle: W\ncorrelation:\n  type: event_count\n  rules: [hit]\n  group_by: [src_endpoint.ip]\n  \
-             timespan: 60s\n  lateness: 30s\n  threshold: {{ gte: 3 }}\nfire: first_threshold\n---\n\
+             timespan: 60s\n  lateness: 30s\n  threshold: { gte: 3 }\nfire: first_threshold\n---\n\
              id: s\ntitle: Silence\ncorrelation:\n  type: absence\n  rules: [hit]\n  group_by: [src_endpoint.ip]\n  \
              timespan: 45s\n  lateness: 30s\n"
         );

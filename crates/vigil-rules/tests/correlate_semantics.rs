@@ -80,7 +80,11 @@ fn every_threshold_consumes_the_events_that_fired() {
     }
     assert_eq!(h.times("burst"), [2.0, 5.0, 8.0]);
     let second = h.of("burst")[1];
-    assert_eq!(uids(second), ["e3", "e4", "e5"], "the first three were consumed");
+    assert_eq!(
+        uids(second),
+        ["e3", "e4", "e5"],
+        "the first three were consumed"
+    );
     assert_eq!(count(second), 3);
 }
 
@@ -118,7 +122,10 @@ fn window_end_fires_when_the_window_closes() {
     let e = h.of("burst")[0];
     assert_eq!(secs(e), 60.0, "stamped at the close");
     assert_eq!(count(e), 4, "the window [0, 60] holds the event at 60");
-    assert_eq!(evidence(e, "window")["start"], serde_json::json!((T0) * 1000));
+    assert_eq!(
+        evidence(e, "window")["start"],
+        serde_json::json!((T0) * 1000)
+    );
     // A group below the threshold at the close does not fire; the next
     // event opens a new window.
     h.hit("hit", 100.0, B, "");
@@ -160,7 +167,13 @@ fn value_count_counts_distinct_values_in_the_window() {
         id: scan\ntitle: Many paths\ncorrelation:\n  type: value_count\n  rules: [hit]\n  \
         group_by: [src_endpoint.ip]\n  field: http_request.url.path\n  timespan: 60s\n  threshold: { gte: 3 }\n";
     let mut h = H::new(yaml);
-    for (s, p) in [(0.0, "/a"), (1.0, "/a"), (2.0, "/b"), (3.0, "/b"), (4.0, "/a")] {
+    for (s, p) in [
+        (0.0, "/a"),
+        (1.0, "/a"),
+        (2.0, "/b"),
+        (3.0, "/b"),
+        (4.0, "/a"),
+    ] {
         h.obs("hit", &http(s, A, p, &format!("a{s}")));
     }
     assert!(h.out.is_empty(), "two distinct paths");
@@ -168,7 +181,10 @@ fn value_count_counts_distinct_values_in_the_window() {
     assert_eq!(h.times("scan"), [5.0]);
     let e = h.of("scan")[0];
     assert_eq!(count(e), 3);
-    assert_eq!(evidence(e, "values"), &serde_json::json!(["/b", "/a", "/c"]));
+    assert_eq!(
+        evidence(e, "values"),
+        &serde_json::json!(["/b", "/a", "/c"])
+    );
     assert_eq!(uids(e), ["a3", "a4", "a5"], "each value's latest event");
     // /x at 0 and /y at 61, /z at 62: /x left the window, only 2 remain.
     for (s, p) in [(0.0, "/x"), (61.0, "/y"), (62.0, "/z")] {
@@ -194,11 +210,18 @@ fn temporal_needs_all_rules_in_one_window_any_order() {
     h.hit("c", 150.0, A, "c150");
     assert!(h.out.is_empty());
     h.hit("b", 300.0, A, "b300");
-    assert_eq!(h.times("t"), [300.0], "c at 0 is exactly 300 s before: inside");
+    assert_eq!(
+        h.times("t"),
+        [300.0],
+        "c at 0 is exactly 300 s before: inside"
+    );
     let e = h.of("t")[0];
     assert_eq!(count(e), 3);
     assert_eq!(uids(e), ["a100", "c150", "b300"]);
-    assert_eq!(evidence(e, "rules_matched"), &serde_json::json!(["a", "b", "c"]));
+    assert_eq!(
+        evidence(e, "rules_matched"),
+        &serde_json::json!(["a", "b", "c"])
+    );
     // Other group: one rule out of the window.
     h.hit("a", 0.0, B, "");
     h.hit("b", 200.0, B, "");
@@ -229,7 +252,11 @@ fn temporal_ordered_needs_the_order_within_the_span() {
     assert!(h.out.is_empty(), "c without b after a");
     h.hit("b", 4.0, A, "b4");
     h.hit("c", 302.0, A, "c302");
-    assert_eq!(h.times("t"), [302.0], "a at 2 to c at 302 is exactly 5 minutes");
+    assert_eq!(
+        h.times("t"),
+        [302.0],
+        "a at 2 to c at 302 is exactly 5 minutes"
+    );
     assert_eq!(uids(h.of("t")[0]), ["a2", "b4", "c302"]);
     // Too long.
     h.hit("a", 0.0, B, "");
@@ -268,7 +295,7 @@ fn absence_after_fires_when_the_expected_event_does_not_follow() {
     assert_eq!(finding(e).subject.value, format!("src_endpoint.ip={B}"));
     assert_eq!(uids(e), ["l2", "l3"]);
     assert_eq!(evidence(e, "after"), "login");
-    assert!(finding(e).evidence.get("closed_by_end_of_input").is_none());
+    assert!(!finding(e).evidence.contains_key("closed_by_end_of_input"));
     assert_eq!(h.c.stats().rules[0].groups_open, 0, "nothing left waiting");
 }
 
@@ -281,7 +308,10 @@ fn absence_fires_at_finish_and_says_so() {
     assert_eq!(h.finish(), 1);
     let e = h.of("gone")[0];
     assert_eq!(secs(e), 600.0);
-    assert_eq!(evidence(e, "closed_by_end_of_input"), &serde_json::json!(true));
+    assert_eq!(
+        evidence(e, "closed_by_end_of_input"),
+        &serde_json::json!(true)
+    );
 }
 
 #[test]
@@ -310,7 +340,10 @@ fn late_events_within_lateness_count_beyond_are_dropped() {
     h.hit("hit", 95.0, A, "e95"); // 5 s behind: counts
     h.hit("hit", 89.0, A, "e89"); // 11 s behind the newest: late
     h.hit("hit", 110.0, A, "e110");
-    assert!(h.out.is_empty(), "110 waits until the horizon (newest - 10 s) reaches it");
+    assert!(
+        h.out.is_empty(),
+        "110 waits until the horizon (newest - 10 s) reaches it"
+    );
     h.advance(120.0);
     assert_eq!(h.times("burst"), [110.0]);
     assert_eq!(uids(h.of("burst")[0]), ["e95", "e100", "e110"]);
@@ -338,7 +371,10 @@ fn out_of_order_input_gives_the_sorted_result() {
     sorted.finish();
     assert!(!sorted.out.is_empty());
     let strip = |h: &H| -> Vec<(f64, u64, Vec<String>)> {
-        h.of("burst").iter().map(|e| (secs(e), count(e), uids(e))).collect()
+        h.of("burst")
+            .iter()
+            .map(|e| (secs(e), count(e), uids(e)))
+            .collect()
     };
     assert_eq!(strip(&shuffled), strip(&sorted));
 }
@@ -349,7 +385,11 @@ fn suppression_counts_and_reports_what_it_muted() {
     for s in [0.0, 10.0, 20.0, 29.9, 30.0, 31.0, 65.0] {
         h.hit("hit", s, A, "");
     }
-    assert_eq!(h.times("burst"), [0.0, 30.0, 65.0], "quiet for [f, f + 30 s)");
+    assert_eq!(
+        h.times("burst"),
+        [0.0, 30.0, 65.0],
+        "quiet for [f, f + 30 s)"
+    );
     assert_eq!(
         evidence(h.of("burst")[1], "suppressed_before"),
         &serde_json::json!(3)
@@ -398,11 +438,18 @@ fn three_stages_chain_and_evidence_walks_back() {
         .map(|e| e.metadata.uid.clone().expect("uid"))
         .collect();
     assert_eq!(s1_ids, ["corr:s1:1", "corr:s1:2"]);
-    assert_eq!(uids(h.of("s2")[0]), s1_ids, "stage 2 names stage-1 findings");
+    assert_eq!(
+        uids(h.of("s2")[0]),
+        s1_ids,
+        "stage 2 names stage-1 findings"
+    );
     assert_eq!(uids(h.of("s1")[1]), ["h3", "h4", "h5"]);
     // Stage 2 grouped by the address stage 1 put in its group.
     assert_eq!(
-        finding(h.of("s2")[0]).src_endpoint.as_ref().map(|e| e.ip.to_string()),
+        finding(h.of("s2")[0])
+            .src_endpoint
+            .as_ref()
+            .map(|e| e.ip.to_string()),
         Some(A.to_owned())
     );
     assert!(h.of("s3").is_empty());
@@ -410,7 +457,7 @@ fn three_stages_chain_and_evidence_walks_back() {
     assert_eq!(h.times("s3"), [1805.0]);
     assert_eq!(uids(h.of("s3")[0]), ["corr:s2:1"]);
     // The stages' order in one call's output is producer first.
-    let order: Vec<&str> = h.out.iter().map(|e| analytic(e)).collect();
+    let order: Vec<&str> = h.out.iter().map(analytic).collect();
     assert_eq!(order, ["s1", "s1", "s2", "s3"]);
 }
 
@@ -425,7 +472,7 @@ fn intermediate_stages_are_quiet_without_generate() {
     for i in 0..4 {
         h.hit("hit", f64::from(i), A, "");
     }
-    let order: Vec<&str> = h.out.iter().map(|e| analytic(e)).collect();
+    let order: Vec<&str> = h.out.iter().map(analytic).collect();
     assert_eq!(order, ["s2"]);
 }
 
@@ -443,7 +490,14 @@ fn window_end_stage_feeds_a_later_stage_in_order() {
     h.hit("hit", 20.0, A, "h20"); // closes s1's window at 10 first
     assert_eq!(h.times("s2"), [20.0]);
     assert_eq!(uids(h.of("s2")[0]), ["corr:s1:1", "h20"]);
-    assert_eq!(h.c.stats().rules.iter().map(|r| r.late_dropped).sum::<u64>(), 0);
+    assert_eq!(
+        h.c.stats()
+            .rules
+            .iter()
+            .map(|r| r.late_dropped)
+            .sum::<u64>(),
+        0
+    );
 }
 
 #[test]
@@ -469,7 +523,11 @@ fn idle_groups_are_forgotten() {
     for i in 0..100 {
         h.hit("hit", f64::from(i), &format!("10.0.1.{i}"), "");
     }
-    assert_eq!(h.c.stats().rules[0].groups_open, 61, "[39, 99] still in a window");
+    assert_eq!(
+        h.c.stats().rules[0].groups_open,
+        61,
+        "[39, 99] still in a window"
+    );
     h.advance(1000.0);
     assert_eq!(h.c.stats().rules[0].groups_open, 0);
 }
@@ -521,19 +579,32 @@ fn meta_event_names_rule_group_window_and_evidence() {
     assert_eq!(f.finding_info.first_seen_time, Some(T0 * 1000));
     assert_eq!(f.finding_info.last_seen_time, Some(T0 * 1000 + 1500));
     assert_eq!(f.subject.value, "src_endpoint.ip=10.0.0.1");
-    assert_eq!(f.src_endpoint.as_ref().map(|p| p.ip.to_string()), Some(A.into()));
-    assert_eq!(f.evidence["group"], serde_json::json!({"src_endpoint.ip": A}));
+    assert_eq!(
+        f.src_endpoint.as_ref().map(|p| p.ip.to_string()),
+        Some(A.into())
+    );
+    assert_eq!(
+        f.evidence["group"],
+        serde_json::json!({"src_endpoint.ip": A})
+    );
     assert_eq!(f.evidence["condition"], serde_json::json!({"gte": 2}));
     assert_eq!(f.evidence["tags"], serde_json::json!(["attack.t1110"]));
     assert_eq!(f.evidence["fire"], "first_threshold");
-    assert!(f.finding_info.desc.as_deref().is_some_and(|d| d.contains("2 events")));
+    assert!(f
+        .finding_info
+        .desc
+        .as_deref()
+        .is_some_and(|d| d.contains("2 events")));
     // Round trip through JSON as every event does.
     let back = vigil_event::Event::from_json_line(&e.to_json_line().expect("json")).expect("parse");
     assert_eq!(&back, e);
     // Meta-event ids are unique.
     h.hit("hit", 100.0, B, "");
     h.hit("hit", 101.0, B, "");
-    assert_eq!(h.of("burst")[1].metadata.uid.as_deref(), Some("corr:burst:2"));
+    assert_eq!(
+        h.of("burst")[1].metadata.uid.as_deref(),
+        Some("corr:burst:2")
+    );
 }
 
 #[test]
@@ -585,7 +656,10 @@ fn aliases_group_across_differently_named_fields() {
     h.obs("a", &http(0.0, "10.9.9.9", "/x", ""));
     h.obs("b", &http(1.0, A, "10.9.9.9", ""));
     assert_eq!(h.times("t"), [1.0]);
-    assert_eq!(finding(h.of("t")[0]).evidence["group"], serde_json::json!({"host": "10.9.9.9"}));
+    assert_eq!(
+        finding(h.of("t")[0]).evidence["group"],
+        serde_json::json!({"host": "10.9.9.9"})
+    );
 }
 
 #[test]
@@ -601,7 +675,9 @@ fn own_condition_and_filters() {
     assert_eq!(h.c.needs_filter().collect::<Vec<_>>(), ["filtered"]);
     assert!(h.c.set_filter(
         "filtered",
-        Box::new(|e| matches!(&e.body, vigil_event::Body::Http(x) if x.http_request.url.path == "/admin"))
+        Box::new(
+            |e| matches!(&e.body, vigil_event::Body::Http(x) if x.http_request.url.path == "/admin")
+        )
     ));
     h.hit("own", 0.0, A, "");
     h.hit("own", 1.0, A, "");
@@ -614,7 +690,11 @@ fn own_condition_and_filters() {
     let inputs: Vec<&str> = h.c.inputs().map(|(id, _)| id).collect();
     assert_eq!(inputs, ["own", "hit"]);
     let stats = h.c.stats();
-    let f = stats.rules.iter().find(|r| r.id == "filtered").expect("rule");
+    let f = stats
+        .rules
+        .iter()
+        .find(|r| r.id == "filtered")
+        .expect("rule");
     assert_eq!(f.filtered, 1);
 }
 
@@ -650,17 +730,32 @@ fn one_error(yaml: &str) -> String {
 fn validation_names_rule_and_problem() {
     let base = "id: hit\ntitle: Hit\ncondition: 'true'\n---\n";
     let corr = |body: &str| format!("{base}id: r\ntitle: R\ncorrelation:\n{body}");
-    let msg = one_error(&corr("  type: event_count\n  rules: [nope]\n  timespan: 1m\n  threshold: { gte: 1 }\n"));
+    let msg = one_error(&corr(
+        "  type: event_count\n  rules: [nope]\n  timespan: 1m\n  threshold: { gte: 1 }\n",
+    ));
     assert!(msg.contains("rule 'r'") && msg.contains("'nope'"), "{msg}");
-    let msg = one_error(&corr("  type: event_count\n  rules: [hit]\n  timespan: 5 minutes\n  threshold: { gte: 1 }\n"));
-    assert!(msg.contains("timespan") && msg.contains("5 minutes"), "{msg}");
-    let msg = one_error(&corr("  type: event_count\n  rules: [hit]\n  timespan: 0s\n  threshold: { gte: 1 }\n"));
+    let msg = one_error(&corr(
+        "  type: event_count\n  rules: [hit]\n  timespan: 5 minutes\n  threshold: { gte: 1 }\n",
+    ));
+    assert!(
+        msg.contains("timespan") && msg.contains("5 minutes"),
+        "{msg}"
+    );
+    let msg = one_error(&corr(
+        "  type: event_count\n  rules: [hit]\n  timespan: 0s\n  threshold: { gte: 1 }\n",
+    ));
     assert!(msg.contains("longer than zero"), "{msg}");
-    let msg = one_error(&corr("  type: event_count\n  rules: [hit]\n  timespan: 1m\n"));
+    let msg = one_error(&corr(
+        "  type: event_count\n  rules: [hit]\n  timespan: 1m\n",
+    ));
     assert!(msg.contains("needs a threshold"), "{msg}");
-    let msg = one_error(&corr("  type: event_count\n  rules: [hit]\n  timespan: 1m\n  threshold: { more: 1 }\n"));
+    let msg = one_error(&corr(
+        "  type: event_count\n  rules: [hit]\n  timespan: 1m\n  threshold: { more: 1 }\n",
+    ));
     assert!(msg.contains("'more'"), "{msg}");
-    let msg = one_error(&corr("  type: value_count\n  rules: [hit]\n  timespan: 1m\n  threshold: { gte: 1 }\n"));
+    let msg = one_error(&corr(
+        "  type: value_count\n  rules: [hit]\n  timespan: 1m\n  threshold: { gte: 1 }\n",
+    ));
     assert!(msg.contains("needs 'field'"), "{msg}");
     let msg = one_error(&corr("  type: event_count\n  rules: [hit]\n  group_by: [src_endpoint.ipp]\n  timespan: 1m\n  threshold: { gte: 1 }\n"));
     assert!(msg.contains("unknown field 'src_endpoint.ipp'"), "{msg}");
@@ -668,23 +763,36 @@ fn validation_names_rule_and_problem() {
     assert!(msg.contains("'value_sum'"), "{msg}");
     let msg = one_error(&corr("  type: temporal\n  rules: [hit]\n  timespan: 1m\n"));
     assert!(msg.contains("at least two"), "{msg}");
-    let msg = one_error(&corr("  type: event_count\n  rules: [hit, hit]\n  timespan: 1m\n  threshold: { gte: 1 }\n"));
+    let msg = one_error(&corr(
+        "  type: event_count\n  rules: [hit, hit]\n  timespan: 1m\n  threshold: { gte: 1 }\n",
+    ));
     assert!(msg.contains("listed twice"), "{msg}");
-    let msg = one_error(&corr("  type: event_count\n  timespan: 1m\n  threshold: { gte: 1 }\n"));
+    let msg = one_error(&corr(
+        "  type: event_count\n  timespan: 1m\n  threshold: { gte: 1 }\n",
+    ));
     assert!(msg.contains("no input"), "{msg}");
     let msg = one_error(&corr("  type: event_count\n  rules: [hit]\n  after: hit\n  timespan: 1m\n  threshold: { gte: 1 }\n"));
     assert!(msg.contains("'after' does not apply"), "{msg}");
-    let msg = one_error(&format!("{}fire: every_event\n", corr("  type: absence\n  rules: [hit]\n  timespan: 1m\n")));
+    let msg = one_error(&format!(
+        "{}fire: every_event\n",
+        corr("  type: absence\n  rules: [hit]\n  timespan: 1m\n")
+    ));
     assert!(msg.contains("'fire' does not apply to absence"), "{msg}");
     let msg = one_error(&corr("  type: event_count\n  rules: [hit]\n  timespan: 1m\n  threshold: { gte: 1 }\n  max_groups: 0\n"));
     assert!(msg.contains("max_groups"), "{msg}");
-    let msg = one_error(&format!("{}suppress: soon\n", corr("  type: event_count\n  rules: [hit]\n  timespan: 1m\n  threshold: { gte: 1 }\n")));
+    let msg = one_error(&format!(
+        "{}suppress: soon\n",
+        corr("  type: event_count\n  rules: [hit]\n  timespan: 1m\n  threshold: { gte: 1 }\n")
+    ));
     assert!(msg.contains("suppress") && msg.contains("soon"), "{msg}");
     let msg = one_error(&corr("  type: temporal\n  rules: [hit, r]\n  group_by: [h]\n  timespan: 1m\n  aliases:\n    h:\n      hit: src_endpoint.ip\n").replace("rules: [hit, r]", "rules: [hit, hit2]").replace("id: r\n", "id: hit2\ntitle: H2\ncondition: 'true'\n---\nid: r\n"));
     assert!(msg.contains("alias 'h'") && msg.contains("'hit2'"), "{msg}");
     let msg = one_error(&format!("{base}id: hit\ntitle: Again\n"));
     assert!(msg.contains("duplicate"), "{msg}");
-    let msg = one_error(&format!("{}severity: severe\n", corr("  type: event_count\n  rules: [hit]\n  timespan: 1m\n  threshold: { gte: 1 }\n")));
+    let msg = one_error(&format!(
+        "{}severity: severe\n",
+        corr("  type: event_count\n  rules: [hit]\n  timespan: 1m\n  threshold: { gte: 1 }\n")
+    ));
     assert!(msg.contains("'severe'"), "{msg}");
 }
 
@@ -704,7 +812,8 @@ fn cycles_are_errors_naming_the_loop() {
 
 #[test]
 fn errors_are_all_reported() {
-    let yaml = "id: r\ntitle: R\ncorrelation:\n  type: event_count\n  rules: [a, b]\n  timespan: 1x\n";
+    let yaml =
+        "id: r\ntitle: R\ncorrelation:\n  type: event_count\n  rules: [a, b]\n  timespan: 1x\n";
     let e = errors(yaml);
     assert_eq!(e.len(), 4, "{e:?}"); // two inputs, timespan, threshold
 }

@@ -36,7 +36,11 @@ fn from_sigma(doc: &Value, id: &str) -> RuleSpec {
     let c = &doc["correlation"];
     let strings = |v: &Value| -> Vec<String> {
         v.as_array()
-            .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default()
     };
     let mut threshold = BTreeMap::new();
@@ -119,7 +123,11 @@ fn every_schema_example_is_accepted_or_refused_with_a_reason() {
         let mut all = inputs.clone();
         all.push(rule.clone());
         let errors = Correlator::validate(&all);
-        let kind = rule.correlation.as_ref().map(|c| c.kind.clone()).unwrap_or_default();
+        let kind = rule
+            .correlation
+            .as_ref()
+            .map(|c| c.kind.clone())
+            .unwrap_or_default();
         if ["value_sum", "value_avg", "value_percentile"].contains(&kind.as_str()) {
             assert!(
                 matches!(errors.as_slice(), [BuildError::UnknownKind { .. }]),
@@ -132,7 +140,13 @@ fn every_schema_example_is_accepted_or_refused_with_a_reason() {
     }
     assert_eq!(
         accepted,
-        ["event_count.yml", "event_count_ecs.yml", "temporal.yml", "temporal_ordered.yml", "value_count.yml"]
+        [
+            "event_count.yml",
+            "event_count_ecs.yml",
+            "temporal.yml",
+            "temporal_ordered.yml",
+            "value_count.yml"
+        ]
     );
 }
 
@@ -149,7 +163,10 @@ fn event_count_example_fires_at_the_hundredth_failed_login_in_an_hour() {
     assert!(h.out.is_empty());
     // Another host: 100 failures spread over more than an hour.
     for i in 0..100 {
-        h.obs(&input, &http(2970.0 + f64::from(i) * 40.0, "10.1.1.2", "/", ""));
+        h.obs(
+            &input,
+            &http(2970.0 + f64::from(i) * 40.0, "10.1.1.2", "/", ""),
+        );
     }
     assert!(h.out.is_empty(), "{:?}", h.times("corr"));
     h.obs(&input, &http(7000.0, "10.1.1.1", "/", ""));
@@ -170,7 +187,15 @@ fn value_count_example_counts_distinct_users_per_host_pair() {
     let mut h = correlator(&rule, &inputs);
     // 150 failures over 99 distinct users within a day: no.
     for i in 0..150 {
-        h.obs(&input, &http(f64::from(i) * 60.0, "10.2.2.2", &format!("/u{}", i % 99), ""));
+        h.obs(
+            &input,
+            &http(
+                f64::from(i) * 60.0,
+                "10.2.2.2",
+                &format!("/u{}", i % 99),
+                "",
+            ),
+        );
     }
     assert!(h.out.is_empty());
     // The 100th distinct user.
@@ -192,17 +217,29 @@ fn temporal_examples_need_all_recon_commands_by_one_user_on_one_host() {
         h.obs("recon_cmd_a", &http(60.0, "10.3.3.3", "/alice", ""));
         h.obs("recon_cmd_b", &http(120.0, "10.3.3.3", "/bob", ""));
         h.obs("recon_cmd_b", &http(180.0, "10.3.3.3", "/alice", ""));
-        assert_eq!(h.of("corr").len(), usize::from(fires_out_of_order), "{name}");
+        assert_eq!(
+            h.of("corr").len(),
+            usize::from(fires_out_of_order),
+            "{name}"
+        );
         // a, b, c in order by another user.
         h.obs("recon_cmd_a", &http(400.0, "10.3.3.3", "/carol", ""));
         h.obs("recon_cmd_b", &http(500.0, "10.3.3.3", "/carol", ""));
         h.obs("recon_cmd_c", &http(700.0, "10.3.3.3", "/carol", ""));
-        assert_eq!(h.of("corr").len(), usize::from(fires_out_of_order) + 1, "{name}");
+        assert_eq!(
+            h.of("corr").len(),
+            usize::from(fires_out_of_order) + 1,
+            "{name}"
+        );
         // In order but over more than 5 minutes.
         h.obs("recon_cmd_a", &http(1000.0, "10.3.3.3", "/dave", ""));
         h.obs("recon_cmd_b", &http(1100.0, "10.3.3.3", "/dave", ""));
         h.obs("recon_cmd_c", &http(1300.5, "10.3.3.3", "/dave", ""));
-        assert_eq!(h.of("corr").len(), usize::from(fires_out_of_order) + 1, "{name}");
+        assert_eq!(
+            h.of("corr").len(),
+            usize::from(fires_out_of_order) + 1,
+            "{name}"
+        );
     }
 }
 
@@ -250,7 +287,12 @@ fn failed_logins_followed_by_success_chain() {
     assert!(h.out.is_empty(), "{:?}", h.out);
     // User 2: ten failures, then a success 5 minutes later: yes.
     for i in 0..10 {
-        h.hit("failed_login", 20.0 + f64::from(i), "10.4.0.2", &format!("f2-{i}"));
+        h.hit(
+            "failed_login",
+            20.0 + f64::from(i),
+            "10.4.0.2",
+            &format!("f2-{i}"),
+        );
     }
     h.hit("successful_login", 329.0, "10.4.0.2", "s2");
     assert_eq!(h.times(top), [329.0]);

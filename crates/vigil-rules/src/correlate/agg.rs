@@ -239,7 +239,12 @@ impl Agg {
                     s.first = Some(*start);
                     s.events = chain.len() as u64;
                     s.rules = (0..chain.len()).collect();
-                    s.ids = chain.iter().flatten().take(limits.evidence).cloned().collect();
+                    s.ids = chain
+                        .iter()
+                        .flatten()
+                        .take(limits.evidence)
+                        .cloned()
+                        .collect();
                 }
             }
         }
@@ -259,7 +264,10 @@ impl Agg {
             }
             Agg::Values(a) => {
                 a.values.own_heap_bytes()
-                    + a.values.iter().map(|(_, (_, id))| opt_id(id)).sum::<usize>()
+                    + a.values
+                        .iter()
+                        .map(|(_, (_, id))| opt_id(id))
+                        .sum::<usize>()
             }
             Agg::Temporal(a) => {
                 a.last.capacity() * std::mem::size_of::<Option<(i64, Option<String>)>>()

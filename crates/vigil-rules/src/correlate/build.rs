@@ -100,7 +100,9 @@ pub enum BuildError {
         kind: &'static str,
     },
     /// `value_count` needs `field`.
-    #[error("rule '{rule}': value_count needs 'field' (the field whose distinct values are counted)")]
+    #[error(
+        "rule '{rule}': value_count needs 'field' (the field whose distinct values are counted)"
+    )]
     MissingField {
         /// The rule.
         rule: String,
@@ -479,11 +481,7 @@ pub(crate) fn plan(specs: &[RuleSpec], config: &CorrelatorConfig) -> Result<Plan
     }
     let observable = specs
         .iter()
-        .map(|s| {
-            s.correlation
-                .as_ref()
-                .is_none_or(|c| c.rules.is_empty())
-        })
+        .map(|s| s.correlation.as_ref().is_none_or(|c| c.rules.is_empty()))
         .collect();
     Ok(Plan {
         rules,
@@ -802,15 +800,12 @@ fn topo_order(specs: &[RuleSpec], compiled: &[Option<Compiled>]) -> Result<Vec<u
     let mut path = vec![start];
     let mut cur = start;
     loop {
-        let next = compiled
-            .get(cur)
-            .and_then(Option::as_ref)
-            .and_then(|c| {
-                c.inputs.iter().find_map(|inp| match inp.source {
-                    Source::Rule(si) if is_corr(si) && indeg[si] > 0 => Some(si),
-                    _ => None,
-                })
-            });
+        let next = compiled.get(cur).and_then(Option::as_ref).and_then(|c| {
+            c.inputs.iter().find_map(|inp| match inp.source {
+                Source::Rule(si) if is_corr(si) && indeg[si] > 0 => Some(si),
+                _ => None,
+            })
+        });
         let Some(next) = next else { break };
         if let Some(pos) = path.iter().position(|&p| p == next) {
             // The walk went from consumers to producers: print it producer

@@ -200,7 +200,14 @@ impl RuleState {
 
     fn take_event(&mut self, ctx: &mut Ctx<'_>) {
         if let Some(Reverse(p)) = self.buffer.pop() {
-            self.process(p.input, p.time, &p.key, p.value.as_deref(), p.uid.as_deref(), ctx);
+            self.process(
+                p.input,
+                p.time,
+                &p.key,
+                p.value.as_deref(),
+                p.uid.as_deref(),
+                ctx,
+            );
             ctx.pool.push(p.key);
             if let Some(v) = p.value {
                 ctx.pool.push(v);

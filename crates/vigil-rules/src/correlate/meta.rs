@@ -74,7 +74,9 @@ fn group_value(rule: &Compiled, i: usize, text: &str) -> Value {
         .and_then(|f| f.def)
         .map(|d| d.ty);
     match ty {
-        Some(FieldType::Int) => text.parse::<i64>().map_or_else(|_| json!(text), |n| json!(n)),
+        Some(FieldType::Int) => text
+            .parse::<i64>()
+            .map_or_else(|_| json!(text), |n| json!(n)),
         Some(FieldType::Bool) => match text {
             "true" => json!(true),
             "false" => json!(false),
@@ -158,7 +160,11 @@ pub(crate) fn build(f: Firing<'_>) -> Event {
             ),
             None => format!(
                 "{subject} fell silent: no {} for {}",
-                if r.step_ids.is_empty() { r.id.clone() } else { r.step_ids.join(" or ") },
+                if r.step_ids.is_empty() {
+                    r.id.clone()
+                } else {
+                    r.step_ids.join(" or ")
+                },
                 r.span_text
             ),
         },
@@ -241,8 +247,8 @@ pub(crate) fn build(f: Firing<'_>) -> Event {
         remediation: None,
         incident_pcap: None,
     };
-    let mut event = Event::new(Timestamp::from_nanos(f.time), Body::Finding(finding))
-        .with_severity(r.severity);
+    let mut event =
+        Event::new(Timestamp::from_nanos(f.time), Body::Finding(finding)).with_severity(r.severity);
     event.priority = Priority::Normal;
     event.metadata.uid = Some(uid);
     event

@@ -445,7 +445,11 @@ impl Correlator {
     /// input arrives inside).
     pub fn handle(&self, id: &str) -> Option<RuleHandle> {
         let i = self.ids.iter().position(|x| x == id)?;
-        self.observable.get(i).copied().unwrap_or(false).then_some(RuleHandle(i))
+        self.observable
+            .get(i)
+            .copied()
+            .unwrap_or(false)
+            .then_some(RuleHandle(i))
     }
 
     /// The rules whose matches some correlation uses: the caller needs to
@@ -599,7 +603,11 @@ impl Correlator {
             input: k,
             key: pooled(&mut self.pool, key),
             value,
-            uid: event.metadata.uid.as_deref().map(|u| pooled(&mut self.pool, u)),
+            uid: event
+                .metadata
+                .uid
+                .as_deref()
+                .map(|u| pooled(&mut self.pool, u)),
         };
         rule.enqueue(pending);
     }
@@ -643,6 +651,3 @@ impl Correlator {
         out
     }
 }
-
-#[cfg(test)]
-mod tests;

@@ -101,9 +101,8 @@ impl<V> Lru<V> {
             }
         };
         let slots = &self.slots;
-        self.map.insert_unique(hash, idx, |&i| {
-            slots.get(i as usize).map_or(0, |s| s.hash)
-        });
+        self.map
+            .insert_unique(hash, idx, |&i| slots.get(i as usize).map_or(0, |s| s.hash));
         self.link_back(idx);
         self.len += 1;
         idx
@@ -215,7 +214,9 @@ impl<V> Lru<V> {
 
     /// The generation of slot `idx`.
     pub(crate) fn generation(&self, idx: u32) -> u32 {
-        self.slots.get(idx as usize).map_or(u32::MAX, |s| s.generation)
+        self.slots
+            .get(idx as usize)
+            .map_or(u32::MAX, |s| s.generation)
     }
 
     /// Remove everything.

@@ -78,7 +78,10 @@ impl H {
 
     /// `event` matched rule `id`; returns how many meta-events this call emitted.
     pub fn obs(&mut self, id: &str, event: &Event) -> usize {
-        let h = self.c.handle(id).unwrap_or_else(|| panic!("no handle for {id}"));
+        let h = self
+            .c
+            .handle(id)
+            .unwrap_or_else(|| panic!("no handle for {id}"));
         let got = self.c.observe(h, event);
         let n = got.len();
         self.out.extend(got);
