@@ -134,21 +134,28 @@ pub struct CorrelationSpec {
     pub aliases: BTreeMap<String, BTreeMap<String, String>>,
 }
 
-/// When a correlation fires, as in the classic SIEM consoles.
+/// When a correlation fires, as in the classic SIEM consoles. The exact
+/// semantics (sliding windows, crossings, consumption, unit alignment) are
+/// in the `correlate` module docs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FireSpec {
-    /// On the first matching event of a window.
+    /// On the first event of a group whose window was empty (new
+    /// activity), whatever the threshold says (ArcSight "On First Event").
     FirstEvent,
-    /// On every matching event once the condition holds.
+    /// On every event at which the threshold holds.
     EveryEvent,
-    /// When the threshold is first reached in a window (the default).
+    /// When the threshold becomes true (the default).
     FirstThreshold,
-    /// Each time the count reaches another multiple of the threshold.
+    /// Whenever the threshold holds, consuming the window's events, so a
+    /// steady burst fires each time the count is reached again.
     EveryThreshold,
-    /// At most once per this duration while the condition holds.
+    /// At most once per time unit of this duration (units aligned to the
+    /// epoch in event time) while the threshold holds.
     OncePer(String),
-    /// When the window closes, if the condition held.
+    /// When the group's window (opened by its first event, `timespan`
+    /// long) closes, if the threshold holds over the whole window. The
+    /// only mode of `absence`.
     WindowEnd,
 }
 
