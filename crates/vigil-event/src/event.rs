@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::enrichment::Enrichment;
 use crate::finding::Finding;
 use crate::network::{FlowRecord, TlsActivity};
 use crate::observable::Observable;
@@ -253,6 +254,10 @@ pub struct Event {
     /// for sources where rules search the whole record (Sigma `keywords`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub raw_data: Option<String>,
+    /// OCSF `enrichments`: what other sources (threat-intel feeds) say
+    /// about values in this event; absent when nothing matched.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub enrichments: Vec<Enrichment>,
     /// The typed record.
     #[serde(flatten)]
     pub body: Body,
@@ -280,6 +285,7 @@ impl Event {
             metadata: Metadata::default(),
             observables,
             raw_data: None,
+            enrichments: Vec::new(),
             body,
         }
     }

@@ -27,6 +27,7 @@
 #![deny(missing_docs)]
 
 pub mod eve;
+mod enrichment;
 mod event;
 pub mod fields;
 mod finding;
@@ -37,6 +38,7 @@ mod protocol;
 mod stats;
 mod time;
 
+pub use enrichment::Enrichment;
 pub use event::{Body, Event, Metadata, Priority, RecordKind, Severity, PRODUCT_NAME};
 pub use finding::{Analytic, Finding, FindingInfo, Remediation, RuleRef, Subject};
 pub use jsonl::{JsonLinesWriter, WriteError};

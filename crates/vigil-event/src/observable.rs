@@ -14,9 +14,12 @@ pub enum ObservableType {
     Hostname,
     /// 2: an IP address.
     IpAddress,
+    /// 5: an e-mail address.
+    Email,
     /// 6: a URL string.
     UrlString,
-    /// 8: a hash.
+    /// 8: a hash (a file's MD5, SHA-1 or SHA-256, a certificate's
+    /// fingerprint).
     Hash,
     /// 16: an HTTP user agent.
     UserAgent,
@@ -32,6 +35,7 @@ impl ObservableType {
         match self {
             ObservableType::Hostname => 1,
             ObservableType::IpAddress => 2,
+            ObservableType::Email => 5,
             ObservableType::UrlString => 6,
             ObservableType::Hash => 8,
             ObservableType::UserAgent => 16,
@@ -45,6 +49,7 @@ impl ObservableType {
         match self {
             ObservableType::Hostname => "Hostname",
             ObservableType::IpAddress => "IP Address",
+            ObservableType::Email => "Email Address",
             ObservableType::UrlString => "URL String",
             ObservableType::Hash => "Hash",
             ObservableType::UserAgent => "HTTP User-Agent",

@@ -1,0 +1,3 @@
+//! wip
+pub mod indicator;
+mod iptable;
