@@ -1,3 +1,4 @@
 //! wip
 pub mod indicator;
 mod iptable;
+pub mod matcher;
