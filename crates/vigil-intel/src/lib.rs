@@ -1,4 +1,5 @@
 //! wip
+pub mod format;
 pub mod indicator;
 mod iptable;
 pub mod matcher;
