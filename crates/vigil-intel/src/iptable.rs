@@ -194,16 +194,6 @@ impl<K: Key> RangeTable<K> {
         self.nets.get(i as usize)
     }
 
-    /// Distinct networks.
-    pub fn len(&self) -> usize {
-        self.nets.len()
-    }
-
-    /// Ranges (for memory accounting).
-    pub fn ranges(&self) -> usize {
-        self.starts.len()
-    }
-
     /// Heap bytes held.
     pub fn heap_bytes(&self) -> usize {
         self.nets.capacity() * std::mem::size_of::<Net<K>>()
