@@ -61,7 +61,11 @@ fn read(path: &Path) -> Result<Vec<u8>, ImportError> {
 
 /// Read the feed at `path` as `format` (detected when `None`: a directory
 /// with a `manifest.json` is a MISP feed).
-pub fn read_feed(path: &Path, format: Option<Format>, options: &ParseOptions) -> Result<(Format, Parsed), ImportError> {
+pub fn read_feed(
+    path: &Path,
+    format: Option<Format>,
+    options: &ParseOptions,
+) -> Result<(Format, Parsed), ImportError> {
     if path.is_dir() || format == Some(Format::MispFeed) {
         return read_misp_feed(path).map(|p| (Format::MispFeed, p));
     }

@@ -103,8 +103,8 @@ impl FromStr for Kind {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let t = s.trim().to_ascii_lowercase().replace(['-', ' '], "_");
         Ok(match t.as_str() {
-            "ipv4" | "ip" | "ipv4_addr" | "ip_src" | "ip_dst" | "ip_port" | "ip:port" | "ipv4_net"
-            | "cidr" | "net" | "network" | "netset" => Kind::Ipv4,
+            "ipv4" | "ip" | "ipv4_addr" | "ip_src" | "ip_dst" | "ip_port" | "ip:port"
+            | "ipv4_net" | "cidr" | "net" | "network" | "netset" => Kind::Ipv4,
             "ipv6" | "ipv6_addr" | "ipv6_net" => Kind::Ipv6,
             "domain" | "hostname" | "domain_name" | "fqdn" | "host" => Kind::Domain,
             "domain_suffix" | "zone" | "wildcard_domain" | "domain_wildcard" | "subdomains" => {
@@ -292,7 +292,9 @@ pub fn classify(raw: &str) -> Result<(Kind, String), String> {
     if raw.contains('.') {
         return normalize_domain(raw).map(|v| (Kind::Domain, v));
     }
-    Err(format!("{raw:?} is not an IP, domain, URL, hash or e-mail address"))
+    Err(format!(
+        "{raw:?} is not an IP, domain, URL, hash or e-mail address"
+    ))
 }
 
 fn hex_of_len(raw: &str, len: usize) -> Result<String, String> {
@@ -308,7 +310,8 @@ fn hex_of_len(raw: &str, len: usize) -> Result<String, String> {
 /// `t130200_1301_a56c5b993250`).
 fn is_ja4(v: &str) -> bool {
     let mut parts = v.split('_');
-    let (Some(a), Some(b), Some(c), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(a), Some(b), Some(c), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return false;
     };
@@ -389,7 +392,8 @@ fn normalize_email(raw: &str) -> Result<String, String> {
     if local.is_empty() || local.len() > 64 || local.bytes().any(|b| b.is_ascii_whitespace()) {
         return Err(format!("{raw:?} is not an e-mail address"));
     }
-    let domain = normalize_domain(domain).map_err(|_| format!("{raw:?} is not an e-mail address"))?;
+    let domain =
+        normalize_domain(domain).map_err(|_| format!("{raw:?} is not an e-mail address"))?;
     Ok(format!("{}@{domain}", local.to_lowercase()))
 }
 
@@ -516,16 +520,36 @@ mod tests {
             ("::ffff:192.0.2.9", Kind::Ipv4, "192.0.2.9"),
             ("Evil.Example.", Kind::Domain, "evil.example"),
             ("*.evil.example", Kind::DomainSuffix, "evil.example"),
-            ("HTTPS://Evil.Example:443/a/../b?x=1#frag", Kind::Url, "evil.example/b?x=1"),
-            ("evil.example/payload.exe", Kind::Url, "evil.example/payload.exe"),
-            ("D41D8CD98F00B204E9800998ECF8427E", Kind::Md5, "d41d8cd98f00b204e9800998ecf8427e"),
-            ("da39a3ee5e6b4b0d3255bfef95601890afd80709", Kind::Sha1, "da39a3ee5e6b4b0d3255bfef95601890afd80709"),
+            (
+                "HTTPS://Evil.Example:443/a/../b?x=1#frag",
+                Kind::Url,
+                "evil.example/b?x=1",
+            ),
+            (
+                "evil.example/payload.exe",
+                Kind::Url,
+                "evil.example/payload.exe",
+            ),
+            (
+                "D41D8CD98F00B204E9800998ECF8427E",
+                Kind::Md5,
+                "d41d8cd98f00b204e9800998ecf8427e",
+            ),
+            (
+                "da39a3ee5e6b4b0d3255bfef95601890afd80709",
+                Kind::Sha1,
+                "da39a3ee5e6b4b0d3255bfef95601890afd80709",
+            ),
             (
                 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
                 Kind::Sha256,
                 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
             ),
-            ("t13d1516h2_8daaf6152771_b186095e22b6", Kind::Ja4, "t13d1516h2_8daaf6152771_b186095e22b6"),
+            (
+                "t13d1516h2_8daaf6152771_b186095e22b6",
+                Kind::Ja4,
+                "t13d1516h2_8daaf6152771_b186095e22b6",
+            ),
             ("Phish@Evil.Example", Kind::Email, "phish@evil.example"),
         ];
         for (raw, kind, value) in cases {
@@ -539,14 +563,32 @@ mod tests {
     #[test]
     fn normalize_checks_the_kind() {
         assert!(normalize(Kind::Ipv4, "2001:db8::/32").is_err());
-        assert_eq!(normalize(Kind::Ipv6, "2001:db8:0:0::/32").as_deref(), Ok("2001:db8::/32"));
+        assert_eq!(
+            normalize(Kind::Ipv6, "2001:db8:0:0::/32").as_deref(),
+            Ok("2001:db8::/32")
+        );
         assert!(normalize(Kind::Sha256, "abc").is_err());
-        assert_eq!(normalize(Kind::Ja3, "E7D705A3286E19EA42F587B344EE6865").as_deref(), Ok("e7d705a3286e19ea42f587b344ee6865"));
-        assert_eq!(normalize(Kind::Domain, "bücher.example").as_deref(), Ok("xn--bcher-kva.example"));
-        assert_eq!(normalize(Kind::UserAgent, "  sqlmap/1.7 ").as_deref(), Ok("sqlmap/1.7"));
+        assert_eq!(
+            normalize(Kind::Ja3, "E7D705A3286E19EA42F587B344EE6865").as_deref(),
+            Ok("e7d705a3286e19ea42f587b344ee6865")
+        );
+        assert_eq!(
+            normalize(Kind::Domain, "bücher.example").as_deref(),
+            Ok("xn--bcher-kva.example")
+        );
+        assert_eq!(
+            normalize(Kind::UserAgent, "  sqlmap/1.7 ").as_deref(),
+            Ok("sqlmap/1.7")
+        );
         assert!(normalize(Kind::Domain, "bad domain.example").is_err());
-        assert_eq!(normalize_url("http://a.example").as_deref(), Ok("a.example/"));
-        assert_eq!(normalize_url("http://a.example:8080/x").as_deref(), Ok("a.example:8080/x"));
+        assert_eq!(
+            normalize_url("http://a.example").as_deref(),
+            Ok("a.example/")
+        );
+        assert_eq!(
+            normalize_url("http://a.example:8080/x").as_deref(),
+            Ok("a.example:8080/x")
+        );
     }
 
     #[test]
@@ -557,7 +599,9 @@ mod tests {
         assert!(net.contains("::ffff:10.0.0.1".parse().unwrap()));
         assert!(!net.contains("11.0.0.1".parse().unwrap()));
         assert_eq!(IpNet::parse("0.0.0.0/0").unwrap().to_string(), "0.0.0.0/0");
-        assert!(IpNet::parse("::/0").unwrap().contains("2001:db8::1".parse().unwrap()));
+        assert!(IpNet::parse("::/0")
+            .unwrap()
+            .contains("2001:db8::1".parse().unwrap()));
     }
 
     #[test]

@@ -183,10 +183,7 @@ impl<K: Key> RangeTable<K> {
             }
             size -= half;
         }
-        self.labels
-            .get(lo as usize + base)
-            .copied()
-            .unwrap_or(NONE)
+        self.labels.get(lo as usize + base).copied().unwrap_or(NONE)
     }
 
     /// Network `i` (from [`RangeTable::lookup`] or [`Net::parent`]).
@@ -258,12 +255,21 @@ mod tests {
 
     #[test]
     fn nested_networks_give_the_longest_prefix() {
-        let t = table(&["10.0.0.0/8", "10.1.0.0/16", "10.1.2.3", "0.0.0.0/0", "255.255.255.255"]);
+        let t = table(&[
+            "10.0.0.0/8",
+            "10.1.0.0/16",
+            "10.1.2.3",
+            "0.0.0.0/0",
+            "255.255.255.255",
+        ]);
         assert_eq!(hit(&t, "10.1.2.3").as_deref(), Some("10.1.2.3"));
         assert_eq!(hit(&t, "10.1.2.4").as_deref(), Some("10.1.0.0/16"));
         assert_eq!(hit(&t, "10.2.0.0").as_deref(), Some("10.0.0.0/8"));
         assert_eq!(hit(&t, "11.0.0.0").as_deref(), Some("0.0.0.0/0"));
-        assert_eq!(hit(&t, "255.255.255.255").as_deref(), Some("255.255.255.255"));
+        assert_eq!(
+            hit(&t, "255.255.255.255").as_deref(),
+            Some("255.255.255.255")
+        );
         assert_eq!(hit(&t, "255.255.255.254").as_deref(), Some("0.0.0.0/0"));
         // The chain of parents lists every covering network.
         let a = u32::from("10.1.2.3".parse::<std::net::Ipv4Addr>().unwrap());

@@ -240,7 +240,9 @@ impl Matcher {
                 Kind::Domain => domain_exact.push((ind.value.as_str().into(), id)),
                 Kind::DomainSuffix => domain_suffix.push((ind.value.as_str().into(), id)),
                 kind => {
-                    let Some(slot) = exact_slot(kind) else { continue };
+                    let Some(slot) = exact_slot(kind) else {
+                        continue;
+                    };
                     exact[slot].push((ind.value.as_str().into(), id));
                 }
             }
@@ -398,7 +400,13 @@ impl Matcher {
         self.next_expiry
     }
 
-    fn push_chain<'a>(&'a self, kind: Kind, value: HitValue<'a>, head: u32, out: &mut Vec<Hit<'a>>) {
+    fn push_chain<'a>(
+        &'a self,
+        kind: Kind,
+        value: HitValue<'a>,
+        head: u32,
+        out: &mut Vec<Hit<'a>>,
+    ) {
         let mut i = head;
         // Bounded by the number of links: every list ends in NONE.
         while let Some(link) = self.links.get(i as usize) {
@@ -422,11 +430,19 @@ impl Matcher {
         match IpNet::host(ip) {
             IpNet::V4(a, _) => {
                 let net = self.v4.net(self.v4.lookup(a))?;
-                self.first(Kind::Ipv4, HitValue::Net(IpNet::V4(net.addr, net.prefix)), net.value)
+                self.first(
+                    Kind::Ipv4,
+                    HitValue::Net(IpNet::V4(net.addr, net.prefix)),
+                    net.value,
+                )
             }
             IpNet::V6(a, _) => {
                 let net = self.v6.net(self.v6.lookup(a))?;
-                self.first(Kind::Ipv6, HitValue::Net(IpNet::V6(net.addr, net.prefix)), net.value)
+                self.first(
+                    Kind::Ipv6,
+                    HitValue::Net(IpNet::V6(net.addr, net.prefix)),
+                    net.value,
+                )
             }
         }
     }
@@ -683,7 +699,9 @@ mod tests {
     }
 
     fn values(hits: &[Hit<'_>]) -> Vec<String> {
-        hits.iter().map(|h| format!("{}:{}:{}", h.kind, h.value(), h.attrs.feed)).collect()
+        hits.iter()
+            .map(|h| format!("{}:{}:{}", h.kind, h.value(), h.attrs.feed))
+            .collect()
     }
 
     #[test]
@@ -696,7 +714,11 @@ mod tests {
                 ind(Kind::Domain, "evil.example", "a"),
                 ind(Kind::DomainSuffix, "bad.example", "b"),
                 ind(Kind::Url, "http://evil.example/x.exe", "a"),
-                ind(Kind::Sha256, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "a"),
+                ind(
+                    Kind::Sha256,
+                    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+                    "a",
+                ),
                 ind(Kind::Ja3, "e7d705a3286e19ea42f587b344ee6865", "a"),
                 ind(Kind::Ja4, "t13d1516h2_8daaf6152771_b186095e22b6", "a"),
                 ind(Kind::Email, "phish@evil.example", "a"),
@@ -709,25 +731,63 @@ mod tests {
             values(&m.lookup("198.51.100.7")),
             ["ipv4:198.51.100.7:b", "ipv4:198.51.100.0/24:a"]
         );
-        assert_eq!(values(&m.lookup("198.51.100.8")), ["ipv4:198.51.100.0/24:a"]);
+        assert_eq!(
+            values(&m.lookup("198.51.100.8")),
+            ["ipv4:198.51.100.0/24:a"]
+        );
         assert!(m.lookup("198.51.101.1").is_empty());
         assert_eq!(values(&m.lookup("2001:db8:1::5")), ["ipv6:2001:db8::/32:a"]);
-        assert_eq!(values(&m.lookup("Evil.Example.")), ["domain:evil.example:a"]);
-        assert!(m.lookup("www.evil.example").is_empty(), "exact domains do not cover subdomains");
-        assert_eq!(values(&m.lookup("a.b.bad.example")), ["domain_suffix:bad.example:b"]);
-        assert_eq!(values(&m.lookup("bad.example")), ["domain_suffix:bad.example:b"]);
+        assert_eq!(
+            values(&m.lookup("Evil.Example.")),
+            ["domain:evil.example:a"]
+        );
+        assert!(
+            m.lookup("www.evil.example").is_empty(),
+            "exact domains do not cover subdomains"
+        );
+        assert_eq!(
+            values(&m.lookup("a.b.bad.example")),
+            ["domain_suffix:bad.example:b"]
+        );
+        assert_eq!(
+            values(&m.lookup("bad.example")),
+            ["domain_suffix:bad.example:b"]
+        );
         assert!(m.lookup("notbad.example").is_empty());
         let url = values(&m.lookup("https://EVIL.example/x.exe#top"));
         assert_eq!(url, ["url:evil.example/x.exe:a", "domain:evil.example:a"]);
-        assert_eq!(m.lookup("E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855").len(), 1);
-        assert_eq!(values(&m.lookup("e7d705a3286e19ea42f587b344ee6865")), ["ja3:e7d705a3286e19ea42f587b344ee6865:a"]);
+        assert_eq!(
+            m.lookup("E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855")
+                .len(),
+            1
+        );
+        assert_eq!(
+            values(&m.lookup("e7d705a3286e19ea42f587b344ee6865")),
+            ["ja3:e7d705a3286e19ea42f587b344ee6865:a"]
+        );
         assert_eq!(m.lookup("t13d1516h2_8daaf6152771_b186095e22b6").len(), 1);
-        assert_eq!(values(&m.lookup("Phish@evil.example")), ["email:phish@evil.example:a", "domain:evil.example:a"]);
+        assert_eq!(
+            values(&m.lookup("Phish@evil.example")),
+            ["email:phish@evil.example:a", "domain:evil.example:a"]
+        );
         assert_eq!(m.lookup("sqlmap/1.7").len(), 1);
         assert!(m.contains("sqlmap/1.8").is_none());
-        assert_eq!(m.lookup_ip("198.51.100.7".parse().unwrap()).map(|h| h.value()).as_deref(), Some("198.51.100.7"));
-        assert_eq!(m.lookup_domain("X.Bad.Example").map(|h| h.value()).as_deref(), Some("bad.example"));
-        assert_eq!(m.lookup_domain("x.bad.example").map(|h| h.kind), Some(Kind::DomainSuffix));
+        assert_eq!(
+            m.lookup_ip("198.51.100.7".parse().unwrap())
+                .map(|h| h.value())
+                .as_deref(),
+            Some("198.51.100.7")
+        );
+        assert_eq!(
+            m.lookup_domain("X.Bad.Example")
+                .map(|h| h.value())
+                .as_deref(),
+            Some("bad.example")
+        );
+        assert_eq!(
+            m.lookup_domain("x.bad.example").map(|h| h.kind),
+            Some(Kind::DomainSuffix)
+        );
     }
 
     #[test]
@@ -737,7 +797,10 @@ mod tests {
         let mut later = ind(Kind::Ipv4, "192.0.2.2", "a");
         later.expires = Some(5_000);
         let dup = ind(Kind::Domain, "evil.example", "a");
-        let m = Matcher::build([old.clone(), later.clone(), dup.clone(), dup.clone()], 2_000);
+        let m = Matcher::build(
+            [old.clone(), later.clone(), dup.clone(), dup.clone()],
+            2_000,
+        );
         assert!(m.lookup("192.0.2.1").is_empty());
         assert_eq!(m.lookup("192.0.2.2").len(), 1);
         assert_eq!(m.lookup("evil.example").len(), 1);
@@ -759,7 +822,11 @@ mod tests {
         high_sure.severity = Severity::High;
         high_sure.confidence = 90;
         let m = Matcher::build([low, high, high_sure], 0);
-        let feeds: Vec<_> = m.lookup("192.0.2.9").iter().map(|h| h.attrs.feed.clone()).collect();
+        let feeds: Vec<_> = m
+            .lookup("192.0.2.9")
+            .iter()
+            .map(|h| h.attrs.feed.clone())
+            .collect();
         assert_eq!(feeds, ["high_sure", "high", "low"]);
     }
 

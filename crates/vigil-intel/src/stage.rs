@@ -16,8 +16,8 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 use vigil_event::{
-    Analytic, Body, ConnectionInfo, Endpoint, Enrichment, Event, Finding, FindingInfo, Priority,
-    Severity, Subject,
+    Analytic, Body, ConnectionInfo, Endpoint, Enrichment, Event, Finding, FindingInfo, Observable,
+    Priority, Severity, Subject,
 };
 
 use crate::matcher::{rank, Hit, Matcher};
@@ -93,72 +93,134 @@ pub fn is_intel_finding(event: &Event) -> bool {
     matches!(&event.body, Body::Finding(f) if f.finding_info.analytic.uid.starts_with(ANALYTIC_PREFIX))
 }
 
-/// Check one event: enrich it and push one finding per matched observable
-/// value onto `findings`.
+/// Check one event: enrich it (one enrichment per observable and matching
+/// indicator) and push one finding per indicator that is the best match of
+/// some observable, naming every observable it matched.
 pub fn match_event(matcher: &Matcher, event: &mut Event, findings: &mut Vec<Event>) {
     let mut enrichments = Vec::new();
     let mut hits: Vec<Hit<'_>> = Vec::new();
-    let mut seen: Vec<(&str, &str)> = Vec::new();
-    for obs in &event.observables {
-        if seen.contains(&(obs.name.as_str(), obs.value.as_str())) {
+    // Per best indicator: the observables it matched, every indicator
+    // matching them, and its JSON.
+    let mut groups: Vec<Group<'_>> = Vec::new();
+    for (n, obs) in event.observables.iter().enumerate() {
+        if event.observables[..n]
+            .iter()
+            .any(|o| o.name == obs.name && o.value == obs.value)
+        {
             continue;
         }
-        seen.push((obs.name.as_str(), obs.value.as_str()));
         hits.clear();
         matcher.observable_hits(obs, &mut hits);
         if hits.is_empty() {
             continue;
         }
         rank(&mut hits);
-        let indicators: Vec<Value> = hits.iter().map(|h| json!(h.indicator())).collect();
-        for (h, data) in hits.iter().zip(&indicators) {
+        for h in &hits {
             enrichments.push(Enrichment {
                 name: obs.name.clone(),
                 value: obs.value.clone(),
                 type_name: Some(ENRICHMENT_TYPE.to_owned()),
                 provider: Some(h.attrs.feed.clone()),
-                data: data.clone(),
+                data: json!(h.indicator()),
             });
         }
-        let mut f = finding(event, &obs.name, obs.type_name.as_str(), &obs.value, &hits, indicators);
-        if !f.observables.iter().any(|o| o.value == obs.value) {
-            f.observables.push(obs.clone());
+        let best = hits[0];
+        let group = match groups.iter().position(|g| g.best == best) {
+            Some(i) => &mut groups[i],
+            None => {
+                groups.push(Group {
+                    best,
+                    observables: Vec::new(),
+                    all: Vec::new(),
+                });
+                let last = groups.len() - 1;
+                &mut groups[last]
+            }
+        };
+        group.observables.push(obs.clone());
+        for h in &hits {
+            if !group.all.contains(h) {
+                group.all.push(*h);
+            }
         }
-        findings.push(f);
+    }
+    for g in &groups {
+        findings.push(finding(event, g));
     }
     event.enrichments.extend(enrichments);
+}
+
+/// How a finding names its event: `metadata.uid` when set, else
+/// `class@time_ns#digest`, the digest (FNV-1a over the observables) telling
+/// apart records of one class at one instant (pipelined HTTP requests).
+pub fn event_ref(event: &Event) -> String {
+    if let Some(uid) = &event.metadata.uid {
+        return uid.clone();
+    }
+    let mut h: u32 = 0x811c_9dc5;
+    for o in &event.observables {
+        for b in o.name.bytes().chain([0]).chain(o.value.bytes()).chain([0]) {
+            h ^= u32::from(b);
+            h = h.wrapping_mul(0x0100_0193);
+        }
+    }
+    format!("{}@{}#{h:08x}", event.class_uid, event.time_ns.nanos())
+}
+
+/// The observables of one event whose best match is one indicator.
+struct Group<'a> {
+    best: Hit<'a>,
+    observables: Vec<Observable>,
+    all: Vec<Hit<'a>>,
 }
 
 /// The endpoints and flow of the event, when it is about a connection.
 fn connection(event: &Event) -> (Option<Endpoint>, Option<Endpoint>, Option<ConnectionInfo>) {
     match &event.body {
-        Body::Flow(f) => (Some(f.src_endpoint.clone()), Some(f.dst_endpoint.clone()), Some(f.connection_info.clone())),
-        Body::Dns(d) => (Some(d.src_endpoint.clone()), Some(d.dst_endpoint.clone()), Some(d.connection_info.clone())),
-        Body::Http(h) => (Some(h.src_endpoint.clone()), Some(h.dst_endpoint.clone()), Some(h.connection_info.clone())),
-        Body::Tls(t) => (Some(t.src_endpoint.clone()), Some(t.dst_endpoint.clone()), Some(t.connection_info.clone())),
-        Body::Ssh(s) => (Some(s.src_endpoint.clone()), Some(s.dst_endpoint.clone()), Some(s.connection_info.clone())),
-        Body::Finding(f) => (f.src_endpoint.clone(), f.dst_endpoint.clone(), f.connection_info.clone()),
+        Body::Flow(f) => (
+            Some(f.src_endpoint.clone()),
+            Some(f.dst_endpoint.clone()),
+            Some(f.connection_info.clone()),
+        ),
+        Body::Dns(d) => (
+            Some(d.src_endpoint.clone()),
+            Some(d.dst_endpoint.clone()),
+            Some(d.connection_info.clone()),
+        ),
+        Body::Http(h) => (
+            Some(h.src_endpoint.clone()),
+            Some(h.dst_endpoint.clone()),
+            Some(h.connection_info.clone()),
+        ),
+        Body::Tls(t) => (
+            Some(t.src_endpoint.clone()),
+            Some(t.dst_endpoint.clone()),
+            Some(t.connection_info.clone()),
+        ),
+        Body::Ssh(s) => (
+            Some(s.src_endpoint.clone()),
+            Some(s.dst_endpoint.clone()),
+            Some(s.connection_info.clone()),
+        ),
+        Body::Finding(f) => (
+            f.src_endpoint.clone(),
+            f.dst_endpoint.clone(),
+            f.connection_info.clone(),
+        ),
         Body::Stats(_) => (None, None, None),
     }
 }
 
-fn finding(
-    event: &Event,
-    obs_name: &str,
-    obs_type: &str,
-    observed: &str,
-    hits: &[Hit<'_>],
-    indicators: Vec<Value>,
-) -> Event {
-    // `hits` is never empty here (checked by the caller).
-    let best = hits[0];
+fn finding(event: &Event, group: &Group<'_>) -> Event {
+    let best = group.best;
     let a = best.attrs;
+    // Never empty: a group starts with the observable that made it.
+    let first = &group.observables[0];
+    let (obs_name, observed) = (first.name.as_str(), first.value.as_str());
+    let hits = &group.all;
+    let indicators: Vec<Value> = hits.iter().map(|h| json!(h.indicator())).collect();
     let value = best.value();
-    let event_ref = event
-        .metadata
-        .uid
-        .clone()
-        .unwrap_or_else(|| format!("{}@{}", event.class_uid, event.time_ns.nanos()));
+    let event_ref = event_ref(event);
     let (src, dst, conn) = connection(event);
     let subject = if observed.parse::<IpAddr>().is_ok() {
         Subject {
@@ -181,6 +243,13 @@ fn finding(
     if !a.tags.is_empty() {
         desc.push_str(&format!(", tags {}", a.tags.join(", ")));
     }
+    if group.observables.len() > 1 {
+        let others: Vec<String> = group.observables[1..]
+            .iter()
+            .map(|o| format!("{} {}", o.name, o.value))
+            .collect();
+        desc.push_str(&format!("; also {}", others.join(", ")));
+    }
     if hits.len() > 1 {
         desc.push_str(&format!("; {} more indicators match", hits.len() - 1));
     }
@@ -191,13 +260,13 @@ fn finding(
         event.time_ns.to_rfc3339_micros()
     ));
     let mut evidence: BTreeMap<String, Value> = BTreeMap::new();
-    evidence.insert("indicator".into(), indicators.first().cloned().unwrap_or(Value::Null));
+    evidence.insert(
+        "indicator".into(),
+        indicators.first().cloned().unwrap_or(Value::Null),
+    );
     evidence.insert("confidence".into(), json!(a.confidence));
     evidence.insert("feed".into(), json!(a.feed));
-    evidence.insert(
-        "observable".into(),
-        json!({"name": obs_name, "type": obs_type, "value": observed}),
-    );
+    evidence.insert("observables".into(), json!(group.observables));
     evidence.insert(
         "event".into(),
         json!({
@@ -219,8 +288,14 @@ fn finding(
     };
     let finding = Finding {
         finding_info: FindingInfo {
-            uid: format!("{ANALYTIC_PREFIX}{}:{}:{}:{obs_name}:{event_ref}", a.feed, best.kind, value),
-            title: format!("Threat intel: {observed} ({}) in feed {}", best.kind, a.feed),
+            uid: format!(
+                "{ANALYTIC_PREFIX}{}:{}:{}:{event_ref}",
+                a.feed, best.kind, value
+            ),
+            title: format!(
+                "Threat intel: {observed} ({}) in feed {}",
+                best.kind, a.feed
+            ),
             desc: Some(desc),
             types: vec!["intel".into(), best.kind.name().into()],
             analytic: Analytic {
@@ -245,6 +320,11 @@ fn finding(
         incident_pcap: None,
     };
     let mut out = Event::new(event.time_ns, Body::Finding(finding)).with_severity(severity);
+    for o in &group.observables {
+        if !out.observables.iter().any(|x| x.value == o.value) {
+            out.observables.push(o.clone());
+        }
+    }
     out.priority = if severity >= Severity::High {
         Priority::Urgent
     } else {

@@ -132,7 +132,11 @@ impl Store {
     }
 
     /// Replace feed `header.feed` with `indicators`, atomically.
-    pub fn write_feed(&self, header: &FeedHeader, indicators: &[Indicator]) -> Result<PathBuf, StoreError> {
+    pub fn write_feed(
+        &self,
+        header: &FeedHeader,
+        indicators: &[Indicator],
+    ) -> Result<PathBuf, StoreError> {
         let path = self.feed_path(&header.feed)?;
         fs::create_dir_all(&self.dir).map_err(io_err("creating directory", &self.dir))?;
         let tmp = self
@@ -151,13 +155,11 @@ impl Store {
                 serde_json::to_writer(&mut w, i).map_err(json)?;
                 w.write_all(b"\n").map_err(io_err("writing", &tmp))?;
             }
-            let file = w
-                .into_inner()
-                .map_err(|e| StoreError::Io {
-                    action: "writing",
-                    path: tmp.clone(),
-                    source: e.into_error(),
-                })?;
+            let file = w.into_inner().map_err(|e| StoreError::Io {
+                action: "writing",
+                path: tmp.clone(),
+                source: e.into_error(),
+            })?;
             file.sync_all().map_err(io_err("syncing", &tmp))?;
             fs::rename(&tmp, &path).map_err(io_err("renaming into place", &path))
         })();
@@ -246,7 +248,9 @@ impl Store {
                         Ok(h) => report.feeds.push(h),
                         Err(e) => {
                             report.bad_total += 1;
-                            report.bad_lines.push(format!("{}:1: bad feed header: {e}", path.display()));
+                            report
+                                .bad_lines
+                                .push(format!("{}:1: bad feed header: {e}", path.display()));
                         }
                     }
                     continue;
@@ -257,7 +261,9 @@ impl Store {
                         report.bad_total += 1;
                         bad_here += 1;
                         if bad_here <= MAX_BAD_LINES {
-                            report.bad_lines.push(format!("{}:{n}: {e}", path.display()));
+                            report
+                                .bad_lines
+                                .push(format!("{}:{n}: {e}", path.display()));
                         }
                     }
                 }
@@ -344,7 +350,11 @@ impl Reloader {
     /// by `now_ms`; true when it did.
     pub fn poll(&mut self, now_ms: i64) -> Result<bool, StoreError> {
         let stamp = self.store.stamp();
-        let expired = self.shared.load().next_expiry().is_some_and(|e| e <= now_ms);
+        let expired = self
+            .shared
+            .load()
+            .next_expiry()
+            .is_some_and(|e| e <= now_ms);
         if stamp == self.stamp && !expired {
             return Ok(false);
         }
@@ -392,12 +402,21 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::new(dir.path());
         assert!(store.compile(0).unwrap().0.is_empty());
-        store.write_feed(&header("a", 2), &[ind("192.0.2.1", "a", None), ind("192.0.2.2", "a", None)]).unwrap();
-        store.write_feed(&header("b", 1), &[ind("192.0.2.3", "b", None)]).unwrap();
+        store
+            .write_feed(
+                &header("a", 2),
+                &[ind("192.0.2.1", "a", None), ind("192.0.2.2", "a", None)],
+            )
+            .unwrap();
+        store
+            .write_feed(&header("b", 1), &[ind("192.0.2.3", "b", None)])
+            .unwrap();
         let (m, report) = store.compile(0).unwrap();
         assert_eq!(m.len(), 3);
         assert_eq!(report.feeds.len(), 2);
-        store.write_feed(&header("a", 1), &[ind("192.0.2.9", "a", None)]).unwrap();
+        store
+            .write_feed(&header("a", 1), &[ind("192.0.2.9", "a", None)])
+            .unwrap();
         let (m, _) = store.compile(0).unwrap();
         assert_eq!(m.len(), 2);
         assert!(m.lookup("192.0.2.1").is_empty());
@@ -418,7 +437,9 @@ mod tests {
     fn reloader_swaps_on_change_and_expiry_while_readers_read() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::new(dir.path());
-        store.write_feed(&header("a", 1), &[ind("192.0.2.1", "a", Some(1_000))]).unwrap();
+        store
+            .write_feed(&header("a", 1), &[ind("192.0.2.1", "a", Some(1_000))])
+            .unwrap();
         let (mut reloader, _) = Reloader::open(store.clone(), 0).unwrap();
         let shared = reloader.shared();
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -443,7 +464,9 @@ mod tests {
         // A rename into the directory changes its stamp; make sure the
         // clock tick shows on coarse filesystems.
         std::thread::sleep(std::time::Duration::from_millis(20));
-        store.write_feed(&header("a", 1), &[ind("192.0.2.2", "a", None)]).unwrap();
+        store
+            .write_feed(&header("a", 1), &[ind("192.0.2.2", "a", None)])
+            .unwrap();
         assert!(reloader.poll(1_000).unwrap());
         assert_eq!(shared.load().lookup("192.0.2.2").len(), 1);
         stop.store(true, std::sync::atomic::Ordering::Relaxed);

@@ -2,7 +2,8 @@
 //! versioned models live, and how they are written safely.
 //!
 //! ```text
-//! vigil-data/                 --data-dir, else $VIGIL_DATA_DIR, else ./vigil-data
+//! vigil-data/                 --data-dir, else $VIGIL_DATA_DIR, else the per-user default
+//!                             ($XDG_DATA_HOME/vigil, ~/.local/share/vigil, else ./vigil-data)
 //!   decisions.jsonl           active decisions, one per line (rewritten whole)
 //!   labels.jsonl              operator labels, append-only (latest wins)
 //!   features.jsonl            feature vectors of judged windows, append-only
@@ -30,7 +31,8 @@ use crate::score::{ModelConfig, ModelError};
 
 /// The environment variable naming the data directory.
 pub const DATA_DIR_ENV: &str = "VIGIL_DATA_DIR";
-/// The data directory when neither `--data-dir` nor [`DATA_DIR_ENV`] is given.
+/// The data directory when neither `--data-dir` nor [`DATA_DIR_ENV`] is
+/// given and there is no home directory to put the per-user one in.
 pub const DEFAULT_DATA_DIR: &str = "vigil-data";
 /// Active decisions.
 pub const DECISIONS_FILE: &str = "decisions.jsonl";
@@ -93,14 +95,29 @@ impl StoreError {
 }
 
 /// The data directory chosen: `explicit` (`--data-dir`), else
-/// `$VIGIL_DATA_DIR`, else `./vigil-data`.
+/// `$VIGIL_DATA_DIR`, else the per-user default: `$XDG_DATA_HOME/vigil`,
+/// else `$HOME/.local/share/vigil` (the XDG base directory default), else
+/// `./vigil-data`. Every command that keeps state (bots, intel, analyze)
+/// resolves it here, so they all share one directory.
 pub fn resolve_data_dir(explicit: Option<&Path>) -> PathBuf {
     if let Some(p) = explicit {
         return p.to_path_buf();
     }
-    match std::env::var_os(DATA_DIR_ENV) {
-        Some(v) if !v.is_empty() => PathBuf::from(v),
-        _ => PathBuf::from(DEFAULT_DATA_DIR),
+    let var = |name: &str| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    if let Some(v) = var(DATA_DIR_ENV) {
+        return v;
+    }
+    // XDG requires an absolute path; a relative one is ignored.
+    if let Some(xdg) = var("XDG_DATA_HOME").filter(|p| p.is_absolute()) {
+        return xdg.join("vigil");
+    }
+    match var("HOME") {
+        Some(home) => home.join(".local").join("share").join("vigil"),
+        None => PathBuf::from(DEFAULT_DATA_DIR),
     }
 }
 

@@ -81,6 +81,9 @@ pub struct AnalyzeArgs {
     /// Web logs: format, bot detector, crawler verification.
     #[command(flatten)]
     pub weblog: crate::weblog::WeblogArgs,
+    /// Threat intel: every event's observables against the store.
+    #[command(flatten)]
+    pub intel: crate::intel::IntelArgs,
 }
 
 /// `--format`.
@@ -125,6 +128,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         pipeline.set_inspector(inspector);
     }
     let mut anomalies = (!args.no_anomalies).then(|| AnomalyEngine::new(detection.anomaly));
+    let mut intel = args.intel.stage(args.quiet)?;
     let mut summary = Summary::default();
     let mut diagnostics = Diagnostics::default();
     let mut events: Vec<Event> = Vec::new();
@@ -143,6 +147,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     for (path, log) in args.files.iter().zip(&logs) {
         if let (true, Some(web)) = (*log, web.as_mut()) {
             let complete = web.read(path, &mut |events| {
+                intel.process(events);
                 risk.process(&mut pipeline, events);
                 emit(&mut sink, &mut summary, events)
             })?;
@@ -199,6 +204,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
             if !events.is_empty() {
                 // Anomaly findings first, so the risk stage scores them too.
                 detect(anomalies.as_mut(), last_ts, &mut events, false);
+                intel.process(&mut events);
                 risk.process(&mut pipeline, &mut events);
                 emit(&mut sink, &mut summary, &mut events)?;
             }
@@ -212,6 +218,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(web) = web.as_mut() {
         web.finish(&mut |events| {
+            intel.process(events);
             risk.process(&mut pipeline, events);
             emit(&mut sink, &mut summary, events)
         })?;
@@ -219,6 +226,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     }
     pipeline.finish(&mut events);
     detect(anomalies.as_mut(), last_ts, &mut events, true);
+    intel.process(&mut events);
     risk.process(&mut pipeline, &mut events);
     emit(&mut sink, &mut summary, &mut events)?;
     let mut stats = pipeline.stats();
@@ -226,6 +234,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         stats.add("anomaly", name, n);
     }
     risk.finish(&mut pipeline, &mut stats)?;
+    intel.add_stats(&mut stats);
     if let Some(web) = &web {
         web.add_stats(&mut stats);
     }

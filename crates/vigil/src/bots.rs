@@ -12,8 +12,9 @@
 //!   writing the exports, and reloading the model when `learn` activates a
 //!   new one.
 //!
-//! The data directory is `--data-dir`, else `$VIGIL_DATA_DIR`, else
-//! `./vigil-data` (layout: `vigil_weblog::store`).
+//! The data directory is `--data-dir`, else `$VIGIL_DATA_DIR`, else the
+//! per-user default `$XDG_DATA_HOME/vigil` or `~/.local/share/vigil`
+//! (layout: `vigil_weblog::store`).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -52,7 +53,8 @@ pub enum BotsCommand {
 /// The data directory option every subcommand takes.
 #[derive(Debug, Args)]
 pub struct DataDirArg {
-    /// Data directory (default: $VIGIL_DATA_DIR, else ./vigil-data).
+    /// Data directory (default: $VIGIL_DATA_DIR, else $XDG_DATA_HOME/vigil,
+    /// else ~/.local/share/vigil).
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
 }

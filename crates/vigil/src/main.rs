@@ -6,6 +6,7 @@ mod analyze;
 mod bots;
 mod config;
 mod detect;
+mod intel;
 mod output;
 mod pcap_cmd;
 mod report;
@@ -50,6 +51,9 @@ enum Command {
     /// Bot control centre: decisions, exports, labels, learning, live watch.
     #[command(subcommand)]
     Bots(bots::BotsCommand),
+    /// Threat intelligence: import feeds, look values up, store statistics.
+    #[command(subcommand)]
+    Intel(intel::IntelCommand),
 }
 
 fn main() -> ExitCode {
@@ -67,6 +71,7 @@ fn main() -> ExitCode {
         Command::Pcap(args) => pcap_cmd::run(args),
         Command::Rules(command) => rules::run(command),
         Command::Bots(command) => bots::run(command),
+        Command::Intel(command) => intel::run(command),
     };
     match result {
         Ok(code) => code,

@@ -43,15 +43,59 @@ pub enum Field {
 }
 
 const FIELDS: [(Field, &str, &[&str]); 9] = [
-    (Field::Value, "value", &["value", "indicator", "ioc", "ioc_value", "observable", "ip", "domain", "url", "hash"]),
-    (Field::Type, "type", &["type", "ioc_type", "indicator_type", "kind"]),
-    (Field::Confidence, "confidence", &["confidence", "confidence_level", "score"]),
+    (
+        Field::Value,
+        "value",
+        &[
+            "value",
+            "indicator",
+            "ioc",
+            "ioc_value",
+            "observable",
+            "ip",
+            "domain",
+            "url",
+            "hash",
+        ],
+    ),
+    (
+        Field::Type,
+        "type",
+        &["type", "ioc_type", "indicator_type", "kind"],
+    ),
+    (
+        Field::Confidence,
+        "confidence",
+        &["confidence", "confidence_level", "score"],
+    ),
     (Field::Severity, "severity", &["severity", "threat_level"]),
     (Field::Tags, "tags", &["tags", "tag", "labels"]),
-    (Field::FirstSeen, "first_seen", &["first_seen", "first_seen_utc", "firstseen", "dateadded", "date_added"]),
-    (Field::LastSeen, "last_seen", &["last_seen", "last_seen_utc", "lastseen", "last_online"]),
-    (Field::Expires, "expires", &["expires", "expiry", "valid_until"]),
-    (Field::Reference, "reference", &["reference", "ref", "link", "urlhaus_link", "source"]),
+    (
+        Field::FirstSeen,
+        "first_seen",
+        &[
+            "first_seen",
+            "first_seen_utc",
+            "firstseen",
+            "dateadded",
+            "date_added",
+        ],
+    ),
+    (
+        Field::LastSeen,
+        "last_seen",
+        &["last_seen", "last_seen_utc", "lastseen", "last_online"],
+    ),
+    (
+        Field::Expires,
+        "expires",
+        &["expires", "expiry", "valid_until"],
+    ),
+    (
+        Field::Reference,
+        "reference",
+        &["reference", "ref", "link", "urlhaus_link", "source"],
+    ),
 ];
 
 /// A column: by header name or by 1-based index.
@@ -91,7 +135,10 @@ impl std::str::FromStr for CsvMapping {
                 .map(|(f, _, _)| *f)
                 .ok_or_else(|| {
                     let names: Vec<_> = FIELDS.iter().map(|f| f.1).collect();
-                    format!("csv mapping: unknown field {field:?} (known: {})", names.join(", "))
+                    format!(
+                        "csv mapping: unknown field {field:?} (known: {})",
+                        names.join(", ")
+                    )
                 })?;
             let cols = cols
                 .split('+')
@@ -112,7 +159,11 @@ impl std::str::FromStr for CsvMapping {
 
 /// Parse a CSV feed; `kind` is every value's kind when there is no type
 /// column.
-pub fn parse(bytes: &[u8], mapping: &CsvMapping, kind: Option<Kind>) -> Result<Parsed, FormatError> {
+pub fn parse(
+    bytes: &[u8],
+    mapping: &CsvMapping,
+    kind: Option<Kind>,
+) -> Result<Parsed, FormatError> {
     let text = String::from_utf8_lossy(bytes);
     // The last leading comment line, in case it is the header.
     let comment_header = text
@@ -175,7 +226,10 @@ pub fn parse(bytes: &[u8], mapping: &CsvMapping, kind: Option<Kind>) -> Result<P
             Ok(r) => r,
             Err(e) => {
                 let line = e.position().map_or(0, |p| p.line());
-                out.error(format!("line {line}"), format!("unreadable CSV record: {e}"));
+                out.error(
+                    format!("line {line}"),
+                    format!("unreadable CSV record: {e}"),
+                );
                 continue;
             }
         };
@@ -242,7 +296,10 @@ pub fn parse(bytes: &[u8], mapping: &CsvMapping, kind: Option<Kind>) -> Result<P
 }
 
 /// Columns (0-based) of each field: the mapping's, else by header names.
-fn resolve(header: &[String], mapping: &CsvMapping) -> Result<BTreeMap<Field, Vec<usize>>, FormatError> {
+fn resolve(
+    header: &[String],
+    mapping: &CsvMapping,
+) -> Result<BTreeMap<Field, Vec<usize>>, FormatError> {
     let mut out = BTreeMap::new();
     for (field, _, synonyms) in FIELDS {
         let cols: Vec<usize> = match mapping.columns.get(&field) {
@@ -300,7 +357,11 @@ fn confidence(s: &str) -> Option<u8> {
         "high" => Some(90),
         "medium" => Some(60),
         "low" => Some(30),
-        n => n.parse::<f64>().ok().filter(|v| (0.0..=100.0).contains(v)).map(|v| v.round() as u8),
+        n => n
+            .parse::<f64>()
+            .ok()
+            .filter(|v| (0.0..=100.0).contains(v))
+            .map(|v| v.round() as u8),
     }
 }
 
@@ -311,7 +372,9 @@ mod tests {
     #[test]
     fn mapping_by_names_and_indexes() {
         let text = b"ip,kind,conf,labels\n192.0.2.1,ipv4,80,scanner;ssh\nnot-an-ip,ipv4,10,x\n";
-        let m: CsvMapping = "value=ip,type=kind,confidence=conf,tags=labels".parse().unwrap();
+        let m: CsvMapping = "value=ip,type=kind,confidence=conf,tags=labels"
+            .parse()
+            .unwrap();
         let p = parse(text, &m, None).unwrap();
         assert_eq!(p.entries.len(), 1);
         assert_eq!(p.entries[0].confidence, Some(80));
@@ -326,8 +389,14 @@ mod tests {
 
     #[test]
     fn ip_with_port_is_the_ip() {
-        assert_eq!(ip_value("192.0.2.1:443"), Ok((Kind::Ipv4, "192.0.2.1".into())));
-        assert_eq!(ip_value("[2001:db8::1]:443"), Ok((Kind::Ipv6, "2001:db8::1".into())));
+        assert_eq!(
+            ip_value("192.0.2.1:443"),
+            Ok((Kind::Ipv4, "192.0.2.1".into()))
+        );
+        assert_eq!(
+            ip_value("[2001:db8::1]:443"),
+            Ok((Kind::Ipv6, "2001:db8::1".into()))
+        );
         assert!(ip_value("evil.example:80").is_err());
     }
 }

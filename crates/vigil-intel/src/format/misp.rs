@@ -38,7 +38,11 @@ pub fn parse_event(bytes: &[u8]) -> Result<Parsed, FormatError> {
     let mut out = Parsed::default();
     let many = events.len() > 1;
     for (n, event) in events.into_iter().enumerate() {
-        let prefix = if many { format!("response[{n}].Event") } else { "Event".to_owned() };
+        let prefix = if many {
+            format!("response[{n}].Event")
+        } else {
+            "Event".to_owned()
+        };
         read_event(event, &prefix, &mut out);
     }
     Ok(out)
@@ -135,14 +139,26 @@ fn read_attribute(attr: &Value, location: &str, template: &Entry, out: &mut Pars
             let (d, ip) = value.split_once('|').unwrap_or((value.as_str(), ""));
             vec![(Some(Kind::Domain), d), (None, ip)]
         }
-        "hostname|port" => vec![(Some(Kind::Domain), value.split('|').next().unwrap_or_default())],
+        "hostname|port" => vec![(
+            Some(Kind::Domain),
+            value.split('|').next().unwrap_or_default(),
+        )],
         "url" => vec![(Some(Kind::Url), value.as_str())],
         "md5" => vec![(Some(Kind::Md5), value.as_str())],
         "sha1" | "x509-fingerprint-sha1" => vec![(Some(Kind::Sha1), value.as_str())],
         "sha256" => vec![(Some(Kind::Sha256), value.as_str())],
-        "filename|md5" => vec![(Some(Kind::Md5), value.rsplit('|').next().unwrap_or_default())],
-        "filename|sha1" => vec![(Some(Kind::Sha1), value.rsplit('|').next().unwrap_or_default())],
-        "filename|sha256" => vec![(Some(Kind::Sha256), value.rsplit('|').next().unwrap_or_default())],
+        "filename|md5" => vec![(
+            Some(Kind::Md5),
+            value.rsplit('|').next().unwrap_or_default(),
+        )],
+        "filename|sha1" => vec![(
+            Some(Kind::Sha1),
+            value.rsplit('|').next().unwrap_or_default(),
+        )],
+        "filename|sha256" => vec![(
+            Some(Kind::Sha256),
+            value.rsplit('|').next().unwrap_or_default(),
+        )],
         "email" | "email-src" | "email-dst" => vec![(Some(Kind::Email), value.as_str())],
         "user-agent" => vec![(Some(Kind::UserAgent), value.as_str())],
         "ja3-fingerprint-md5" => vec![(Some(Kind::Ja3), value.as_str())],
@@ -219,7 +235,11 @@ mod tests {
                 {"type": "sha256", "value": "E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855", "to_ids": true, "timestamp": "1711972800"}
             ]}]}}"#;
         let p = parse_event(json).unwrap();
-        let got: Vec<_> = p.entries.iter().map(|e| (e.kind.unwrap(), e.value.as_str())).collect();
+        let got: Vec<_> = p
+            .entries
+            .iter()
+            .map(|e| (e.kind.unwrap(), e.value.as_str()))
+            .collect();
         assert_eq!(got.len(), 4, "{got:?}");
         assert_eq!(p.entries[0].severity, Some(Severity::High));
         assert!(p.entries[0].tags.contains(&"tlp:white".to_owned()));

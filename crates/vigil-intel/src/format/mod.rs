@@ -294,11 +294,23 @@ mod tests {
 
     #[test]
     fn detect_by_content_and_name() {
-        assert_eq!(detect(Some("x.json"), br#"{"type": "bundle", "objects": []}"#), Format::Stix);
-        assert_eq!(detect(None, br#"{"Event": {"Attribute": []}}"#), Format::Misp);
+        assert_eq!(
+            detect(Some("x.json"), br#"{"type": "bundle", "objects": []}"#),
+            Format::Stix
+        );
+        assert_eq!(
+            detect(None, br#"{"Event": {"Attribute": []}}"#),
+            Format::Misp
+        );
         assert_eq!(detect(Some("drop.rules"), b"# x\n"), Format::Suricata);
-        assert_eq!(detect(None, b"# x\nalert ip [1.2.3.4] any -> any any (sid:1;)\n"), Format::Suricata);
-        assert_eq!(detect(Some("firehol_level1.netset"), b"1.2.3.0/24\n"), Format::Netset);
+        assert_eq!(
+            detect(None, b"# x\nalert ip [1.2.3.4] any -> any any (sid:1;)\n"),
+            Format::Suricata
+        );
+        assert_eq!(
+            detect(Some("firehol_level1.netset"), b"1.2.3.0/24\n"),
+            Format::Netset
+        );
         assert_eq!(detect(Some("iocs.csv"), b"a\n"), Format::Csv);
         assert_eq!(detect(None, b"# c\n\"a\",\"b\"\n"), Format::Csv);
         assert_eq!(detect(Some("list.txt"), b"1.2.3.4\n"), Format::Plain);

@@ -47,7 +47,8 @@ pub fn parse(bytes: &[u8], kind: Option<Kind>, netset: bool) -> Parsed {
         };
         let location = format!("line {line_no}");
         if kind == Some(Kind::UserAgent) {
-            out.entries.push(Entry::new(Kind::UserAgent, line.to_owned()));
+            out.entries
+                .push(Entry::new(Kind::UserAgent, line.to_owned()));
             continue;
         }
         let mut words = line.split_whitespace();
@@ -99,7 +100,11 @@ mod tests {
     fn comments_hosts_lines_and_errors() {
         let text = b"# list\n; also a comment\n// and this\n\n192.0.2.1\n198.51.100.0/24 # a net\nevil.example\n0.0.0.0 ads.example\nnot a value here\n*.bad.example\n";
         let p = parse(text, None, false);
-        let got: Vec<_> = p.entries.iter().map(|e| (e.kind.unwrap(), e.value.as_str())).collect();
+        let got: Vec<_> = p
+            .entries
+            .iter()
+            .map(|e| (e.kind.unwrap(), e.value.as_str()))
+            .collect();
         assert_eq!(
             got,
             [
@@ -116,10 +121,18 @@ mod tests {
 
     #[test]
     fn a_given_kind_is_checked() {
-        let p = parse(b"e7d705a3286e19ea42f587b344ee6865\nzz\n", Some(Kind::Ja3), false);
+        let p = parse(
+            b"e7d705a3286e19ea42f587b344ee6865\nzz\n",
+            Some(Kind::Ja3),
+            false,
+        );
         assert_eq!(p.entries[0].kind, Some(Kind::Ja3));
         assert_eq!(p.errors[0].location, "line 2");
-        let p = parse(b"Mozilla/5.0 (compatible; Evil/1.0)\n", Some(Kind::UserAgent), false);
+        let p = parse(
+            b"Mozilla/5.0 (compatible; Evil/1.0)\n",
+            Some(Kind::UserAgent),
+            false,
+        );
         assert_eq!(p.entries[0].value, "Mozilla/5.0 (compatible; Evil/1.0)");
     }
 
@@ -129,7 +142,10 @@ mod tests {
         let p = parse(text, None, true);
         assert_eq!(p.entries.len(), 2);
         assert_eq!(p.entries[0].tags, ["attacks"]);
-        assert_eq!(p.entries[0].reference.as_deref(), Some("http://iplists.firehol.org/"));
+        assert_eq!(
+            p.entries[0].reference.as_deref(),
+            Some("http://iplists.firehol.org/")
+        );
         assert_eq!(p.errors[0].location, "line 6");
     }
 }

@@ -34,7 +34,7 @@
 
 use serde_json::Value;
 
-use super::{parse_time, Entry, FormatError, Format, Parsed};
+use super::{parse_time, Entry, Format, FormatError, Parsed};
 use crate::indicator::{classify, normalize, Kind};
 
 /// The tag on indicators from an AND between observations or object types.
@@ -154,7 +154,8 @@ fn attributes(obj: &Value) -> Entry {
     };
     for key in ["indicator_types", "labels"] {
         if let Some(Value::Array(a)) = obj.get(key) {
-            e.tags.extend(a.iter().filter_map(Value::as_str).map(str::to_owned));
+            e.tags
+                .extend(a.iter().filter_map(Value::as_str).map(str::to_owned));
         }
     }
     if let Some(name) = s("name") {
@@ -194,7 +195,12 @@ pub struct Comparison {
 impl Comparison {
     /// The indicators this comparison names, or why none.
     pub fn indicators(&self) -> Result<Vec<(Kind, String)>, String> {
-        let what = format!("{} {}{}", self.path, if self.negated { "NOT " } else { "" }, self.op);
+        let what = format!(
+            "{} {}{}",
+            self.path,
+            if self.negated { "NOT " } else { "" },
+            self.op
+        );
         if self.negated || !matches!(self.op.as_str(), "=" | "IN" | "ISSUBSET") {
             return Err(format!("{what} is not an equality"));
         }
@@ -208,7 +214,9 @@ impl Comparison {
             ("email-addr", "value") | ("email-message", "from_ref.value") => Some(Kind::Email),
             ("network-traffic", "src_ref.value" | "dst_ref.value") => None,
             ("file", p) if p.starts_with("hashes.") => {
-                let algo = p["hashes.".len()..].to_ascii_uppercase().replace(['-', '_'], "");
+                let algo = p["hashes.".len()..]
+                    .to_ascii_uppercase()
+                    .replace(['-', '_'], "");
                 match algo.as_str() {
                     "MD5" => Some(Kind::Md5),
                     "SHA1" => Some(Kind::Sha1),
@@ -265,15 +273,37 @@ fn tokenize(p: &str) -> Result<Vec<Tok>, String> {
     while let Some(&c) = b.get(i) {
         match c {
             b' ' | b'\t' | b'\r' | b'\n' => i += 1,
-            b'[' => { out.push(Tok::LBracket); i += 1 }
-            b']' => { out.push(Tok::RBracket); i += 1 }
-            b'(' => { out.push(Tok::LParen); i += 1 }
-            b')' => { out.push(Tok::RParen); i += 1 }
-            b',' => { out.push(Tok::Comma); i += 1 }
-            b'=' => { out.push(Tok::Op("=".into())); i += 1 }
+            b'[' => {
+                out.push(Tok::LBracket);
+                i += 1
+            }
+            b']' => {
+                out.push(Tok::RBracket);
+                i += 1
+            }
+            b'(' => {
+                out.push(Tok::LParen);
+                i += 1
+            }
+            b')' => {
+                out.push(Tok::RParen);
+                i += 1
+            }
+            b',' => {
+                out.push(Tok::Comma);
+                i += 1
+            }
+            b'=' => {
+                out.push(Tok::Op("=".into()));
+                i += 1
+            }
             b'!' | b'<' | b'>' => {
                 let two = b.get(i + 1) == Some(&b'=');
-                let op = if two { format!("{}=", c as char) } else { (c as char).to_string() };
+                let op = if two {
+                    format!("{}=", c as char)
+                } else {
+                    (c as char).to_string()
+                };
                 if op == "!" {
                     return Err(format!("unexpected '!' at {i}"));
                 }
@@ -290,7 +320,9 @@ fn tokenize(p: &str) -> Result<Vec<Tok>, String> {
                 out.push(Tok::Str(s));
                 i = next;
             }
-            c if c.is_ascii_digit() || c == b'-' && b.get(i + 1).is_some_and(u8::is_ascii_digit) => {
+            c if c.is_ascii_digit()
+                || c == b'-' && b.get(i + 1).is_some_and(u8::is_ascii_digit) =>
+            {
                 let start = i;
                 i += 1;
                 while b.get(i).is_some_and(|c| c.is_ascii_digit() || *c == b'.') {
@@ -354,7 +386,11 @@ pub fn parse_pattern(pattern: &str) -> Result<Vec<Comparison>, String> {
     if toks.len() > 100_000 {
         return Err("pattern too long".into());
     }
-    let mut p = PatternParser { toks, pos: 0, out: Vec::new() };
+    let mut p = PatternParser {
+        toks,
+        pos: 0,
+        out: Vec::new(),
+    };
     p.observation_or(0)?;
     if let Some(t) = p.toks.get(p.pos) {
         return Err(format!("unexpected {t:?} after the pattern"));
@@ -465,7 +501,9 @@ impl PatternParser {
                 self.pos += 1;
                 Ok(s)
             }
-            Some(Tok::Word(w)) if w.eq_ignore_ascii_case("true") || w.eq_ignore_ascii_case("false") => {
+            Some(Tok::Word(w))
+                if w.eq_ignore_ascii_case("true") || w.eq_ignore_ascii_case("false") =>
+            {
                 self.pos += 1;
                 Ok(w)
             }
@@ -530,7 +568,8 @@ impl PatternParser {
         };
         self.pos += 1;
         let values = match op.as_str() {
-            "=" | "!=" | "<" | "<=" | ">" | ">=" | "LIKE" | "MATCHES" | "ISSUBSET" | "ISSUPERSET" => {
+            "=" | "!=" | "<" | "<=" | ">" | ">=" | "LIKE" | "MATCHES" | "ISSUBSET"
+            | "ISSUPERSET" => {
                 vec![self.literal()?]
             }
             "IN" => {
@@ -567,7 +606,10 @@ mod tests {
             .iter()
             .flat_map(|c| {
                 let partial = c.partial;
-                c.indicators().unwrap_or_default().into_iter().map(move |(k, v)| (k, v, partial))
+                c.indicators()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(move |(k, v)| (k, v, partial))
             })
             .collect()
     }
@@ -576,7 +618,10 @@ mod tests {
     fn or_and_and_within_one_object() {
         assert_eq!(
             kinds("[ipv4-addr:value = '198.51.100.1' OR domain-name:value = 'Evil.Example']"),
-            [(Kind::Ipv4, "198.51.100.1".into(), false), (Kind::Domain, "evil.example".into(), false)]
+            [
+                (Kind::Ipv4, "198.51.100.1".into(), false),
+                (Kind::Domain, "evil.example".into(), false)
+            ]
         );
         assert_eq!(
             kinds("[file:hashes.MD5 = 'D41D8CD98F00B204E9800998ECF8427E' AND file:hashes.'SHA-256' = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855']").len(),
@@ -594,7 +639,10 @@ mod tests {
         assert_eq!(got.len(), 4);
         assert!(got.iter().all(|k| k.2));
         let got = kinds("[ipv4-addr:value = '203.0.113.7' AND domain-name:value = 'evil.example']");
-        assert!(got.iter().all(|k| k.2), "AND across object types is partial");
+        assert!(
+            got.iter().all(|k| k.2),
+            "AND across object types is partial"
+        );
     }
 
     #[test]

@@ -117,7 +117,10 @@ alert ip [300.1.1.1] any -> any any (msg:\"bad\"; sid:2;)\n";
         assert_eq!(got, ["192.0.2.1", "198.51.100.0/24", "2001:db8::1"]);
         assert_eq!(p.entries[0].tags, ["misc-attack", "Dshield"]);
         assert_eq!(p.entries[0].severity, Some(Severity::Medium));
-        assert_eq!(p.entries[0].reference.as_deref(), Some("1:2400000:3 ET DROP group 1"));
+        assert_eq!(
+            p.entries[0].reference.as_deref(),
+            Some("1:2400000:3 ET DROP group 1")
+        );
         assert_eq!(p.skipped.values().sum::<usize>(), 1);
         assert_eq!(p.errors.len(), 1);
         assert_eq!(p.errors[0].location, "line 6");

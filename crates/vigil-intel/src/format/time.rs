@@ -12,12 +12,20 @@ pub fn parse_time(s: &str) -> Option<i64> {
     }
     if s.bytes().all(|b| b.is_ascii_digit()) {
         let n: i64 = s.parse().ok()?;
-        return Some(if s.len() <= 11 { n.checked_mul(1000)? } else { n });
+        return Some(if s.len() <= 11 {
+            n.checked_mul(1000)?
+        } else {
+            n
+        });
     }
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Some(t.timestamp_millis());
     }
-    for fmt in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S UTC"] {
+    for fmt in [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S UTC",
+    ] {
         if let Ok(t) = NaiveDateTime::parse_from_str(s, fmt) {
             return Some(t.and_utc().timestamp_millis());
         }
