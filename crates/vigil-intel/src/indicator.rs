@@ -346,7 +346,13 @@ pub fn normalize_domain(raw: &str) -> Result<String, String> {
             && l.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     });
-    if !labels_ok || ascii.parse::<IpAddr>().is_ok() {
+    // A top-level label is never all digits (`999.1.2.3` is a bad address,
+    // not a name).
+    let numeric_tld = ascii
+        .rsplit('.')
+        .next()
+        .is_some_and(|l| l.bytes().all(|b| b.is_ascii_digit()));
+    if !labels_ok || numeric_tld || ascii.parse::<IpAddr>().is_ok() {
         return Err(format!("{raw:?} is not a domain name"));
     }
     Ok(ascii)
@@ -558,6 +564,7 @@ mod tests {
         assert!(classify("not a value").is_err());
         assert!(classify("localhost").is_err());
         assert!(classify("300.1.1.1/8").is_err());
+        assert!(classify("999.1.2.3").is_err());
     }
 
     #[test]

@@ -164,7 +164,8 @@ pub fn parse(
     mapping: &CsvMapping,
     kind: Option<Kind>,
 ) -> Result<Parsed, FormatError> {
-    let text = String::from_utf8_lossy(bytes);
+    let delimiter = mapping.delimiter.unwrap_or(b',');
+    let text = tighten(&String::from_utf8_lossy(bytes), delimiter);
     // The last leading comment line, in case it is the header.
     let comment_header = text
         .lines()
@@ -172,7 +173,6 @@ pub fn parse(
         .filter(|l| l.trim_start().starts_with('#'))
         .last()
         .map(|l| l.trim_start().trim_start_matches('#').trim().to_owned());
-    let delimiter = mapping.delimiter.unwrap_or(b',');
     let reader = |data: &str| {
         ::csv::ReaderBuilder::new()
             .delimiter(delimiter)
@@ -182,6 +182,20 @@ pub fn parse(
             .trim(::csv::Trim::All)
             .from_reader(std::io::Cursor::new(data.to_owned().into_bytes()))
     };
+    let lines: Vec<&str> = text.lines().collect();
+    // The csv crate gives a record's position from where it started
+    // reading, before the comment lines it skipped: move on to the line
+    // that holds the record.
+    let line_of = |pos: Option<&::csv::Position>| -> u64 {
+        let mut l = pos.map_or(1, |p| p.line()).max(1);
+        while lines
+            .get(l as usize - 1)
+            .is_some_and(|t| t.trim().is_empty() || t.trim_start().starts_with('#'))
+        {
+            l += 1;
+        }
+        l
+    };
     let mut records = reader(&text).into_records();
     let mut out = Parsed::default();
     // The header: the first record (unless --no-header), or the comment
@@ -190,13 +204,13 @@ pub fn parse(
     let mut first_data: Option<(u64, ::csv::StringRecord)> = None;
     if !mapping.no_header {
         if let Some(Ok(first)) = records.next() {
-            let first: Vec<String> = first.iter().map(|s| s.to_ascii_lowercase()).collect();
+            let first: Vec<String> = first.iter().map(|s| unquote(s).to_ascii_lowercase()).collect();
             let from_comment: Option<Vec<String>> = comment_header.as_ref().and_then(|c| {
                 reader(c)
                     .into_records()
                     .next()
                     .and_then(Result::ok)
-                    .map(|r| r.iter().map(|s| s.to_ascii_lowercase()).collect())
+                    .map(|r| r.iter().map(|s| unquote(s).to_ascii_lowercase()).collect())
             });
             let score = |h: &[String]| resolve(h, mapping).map_or(0, |cols| cols.len());
             match from_comment {
@@ -233,16 +247,10 @@ pub fn parse(
                 continue;
             }
         };
-        let line = record.position().map_or(0, |p| p.line());
-        let location = format!("line {line}");
-        let get = |f: Field| -> Option<&str> {
-            columns
-                .get(&f)
-                .and_then(|c| c.first())
-                .and_then(|i| record.get(*i))
-                .filter(|s| !s.is_empty())
-        };
-        let Some(raw) = record.get(value_col).filter(|s| !s.is_empty()) else {
+        let location = format!("line {}", line_of(record.position()));
+        let field = |i: usize| record.get(i).map(unquote).filter(|s| !s.is_empty());
+        let get = |f: Field| -> Option<&str> { columns.get(&f).and_then(|c| c.first()).and_then(|i| field(*i)) };
+        let Some(raw) = field(value_col) else {
             out.error(location, "no value");
             continue;
         };
@@ -282,7 +290,7 @@ pub fn parse(
             entry.severity = parse_severity(s);
         }
         for col in columns.get(&Field::Tags).into_iter().flatten() {
-            if let Some(t) = record.get(*col) {
+            if let Some(t) = field(*col) {
                 entry.tags.extend(split_tags(t));
             }
         }
@@ -293,6 +301,48 @@ pub fn parse(
         out.entries.push(entry);
     }
     Ok(out)
+}
+
+/// The text with the spaces between a delimiter and an opening quote
+/// removed (`a, "b,c"` → `a,"b,c"`), so that quoted fields after a space
+/// are read as quoted (ThreatFox writes its dumps so; the csv crate only
+/// takes a quote as the field's first byte).
+fn tighten(text: &str, delimiter: u8) -> String {
+    let delim = char::from(delimiter);
+    let mut out = String::with_capacity(text.len());
+    let mut quoted = false;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == '"' {
+            quoted = !quoted;
+        } else if c == '\n' {
+            quoted = false;
+        } else if c == delim && !quoted {
+            let mut spaces = String::new();
+            while let Some(&n) = chars.peek() {
+                if n == ' ' || n == '\t' {
+                    spaces.push(n);
+                    chars.next();
+                } else {
+                    break;
+                }
+            }
+            if chars.peek() != Some(&'"') {
+                out.push_str(&spaces);
+            }
+        }
+    }
+    out
+}
+
+/// A field without the quotes the csv crate leaves on when a space came
+/// before them (`a, "b"`: ThreatFox writes its dumps so).
+fn unquote(s: &str) -> &str {
+    let t = s.trim();
+    t.strip_prefix('"')
+        .and_then(|x| x.strip_suffix('"'))
+        .map_or(t, str::trim)
 }
 
 /// Columns (0-based) of each field: the mapping's, else by header names.
