@@ -7,12 +7,16 @@
 //! feed. Here the networks are flattened, once, into the disjoint address
 //! ranges they cover (a nested network splits its parent into at most
 //! three ranges), each range labelled with its most specific network. A
-//! lookup is then "the last range starting at or below the address": a
-//! 65,536-entry index on the top 16 bits gives the few ranges that can
-//! hold it, and a branch-light binary search finds it. Two arrays of 4+4
-//! bytes (IPv4) or 16+4 bytes (IPv6) per range, plus the index; every
+//! lookup is then "the last range starting at or below the address": an
+//! index of about one bucket per range (2^8 to 2^20) over the span of addresses the ranges start in (so
+//! IPv6 indicators clustered under a few prefixes still spread over the
+//! buckets) gives the few ranges that can hold it, and a binary search
+//! finds it. One array of (start, label) pairs, 8 bytes per range for IPv4
+//! (the label read shares the start's cache line), plus the index; every
 //! network keeps a link to the next shorter one that contains it, so all
-//! the covering networks are listed longest first.
+//! the covering networks are listed longest first, and the caller's two
+//! values (for the matcher: the indicator list and its first entry's
+//! attributes, so the hot path reads no list).
 
 /// No network.
 pub(crate) const NONE: u32 = u32::MAX;
@@ -21,10 +25,8 @@ pub(crate) const NONE: u32 = u32::MAX;
 pub(crate) trait Key: Copy + Ord + std::fmt::Debug {
     /// The lowest address.
     const ZERO: Self;
-    /// The top 16 bits, as the index bucket.
-    fn bucket(self) -> usize;
-    /// The first address of bucket `b`.
-    fn bucket_start(b: usize) -> Self;
+    /// The key as a `u128` (for the index arithmetic).
+    fn wide(self) -> u128;
     /// The next address, `None` after the last.
     fn succ(self) -> Option<Self>;
     /// The last address of the network `self/prefix`.
@@ -33,11 +35,8 @@ pub(crate) trait Key: Copy + Ord + std::fmt::Debug {
 
 impl Key for u32 {
     const ZERO: Self = 0;
-    fn bucket(self) -> usize {
-        (self >> 16) as usize
-    }
-    fn bucket_start(b: usize) -> Self {
-        (b as u32) << 16
+    fn wide(self) -> u128 {
+        u128::from(self)
     }
     fn succ(self) -> Option<Self> {
         self.checked_add(1)
@@ -49,11 +48,8 @@ impl Key for u32 {
 
 impl Key for u128 {
     const ZERO: Self = 0;
-    fn bucket(self) -> usize {
-        (self >> 112) as usize
-    }
-    fn bucket_start(b: usize) -> Self {
-        (b as u128) << 112
+    fn wide(self) -> u128 {
+        self
     }
     fn succ(self) -> Option<Self> {
         self.checked_add(1)
@@ -63,20 +59,53 @@ impl Key for u128 {
     }
 }
 
-const BUCKETS: usize = 1 << 16;
+/// Index buckets: about one per range (a lookup then searches one or two
+/// ranges), a power of two between these bounds.
+const MIN_BUCKET_BITS: u32 = 8;
+const MAX_BUCKET_BITS: u32 = 20;
 
 /// One network in a table: its address and prefix, the next shorter
-/// network containing it ([`NONE`] if none) and the caller's value.
+/// network containing it ([`NONE`] if none) and the caller's values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Net<K> {
     /// Network address (host bits clear).
     pub addr: K,
     /// Prefix length.
     pub prefix: u8,
-    /// Index of the enclosing network in [`RangeTable::nets`], or [`NONE`].
+    /// Index of the enclosing network, or [`NONE`].
     pub parent: u32,
     /// The caller's value (the head of the indicator list).
     pub value: u32,
+    /// The caller's second value (the first indicator's attributes).
+    pub extra: u32,
+}
+
+/// A range of addresses from `start` to the next range's start, and the
+/// most specific network covering it ([`NONE`] for a gap), with that
+/// network's prefix and second value copied in: a lookup that wants only
+/// the best match reads the index and this array, nothing else (the
+/// network's address is `start` with its host bits cleared).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Range<K> {
+    start: K,
+    label: u32,
+    extra: u32,
+    prefix: u8,
+}
+
+impl<K: Key> Range<K> {
+    /// The network's second value.
+    pub fn extra(&self) -> u32 {
+        self.extra
+    }
+    /// The network's prefix length.
+    pub fn prefix(&self) -> u8 {
+        self.prefix
+    }
+    /// An address inside the network (the range's start).
+    pub fn start(&self) -> K {
+        self.start
+    }
 }
 
 /// The compiled table of one family.
@@ -84,79 +113,82 @@ pub(crate) struct Net<K> {
 pub(crate) struct RangeTable<K> {
     /// Every distinct network, sorted by (address, prefix).
     nets: Vec<Net<K>>,
-    /// Range starts, ascending; the first is [`Key::ZERO`].
-    starts: Vec<K>,
-    /// The most specific network of each range ([`NONE`] for a gap).
-    labels: Vec<u32>,
+    /// The ranges, by start; the first starts at [`Key::ZERO`].
+    ranges: Vec<Range<K>>,
     /// `index[b]`: the range holding the first address of bucket `b`;
-    /// `index[BUCKETS]` is the last range. Empty when there are no nets.
+    /// `index[buckets]` is the last range. Empty when there are no nets.
     index: Vec<u32>,
+    /// The second range's start: the index covers `lo..`.
+    lo: u128,
+    /// Bucket `b` starts at `lo + (b << shift)`.
+    shift: u32,
 }
 
 impl<K: Key> RangeTable<K> {
-    /// Build from networks `(addr, prefix, value)`; `addr` must have its
-    /// host bits clear. When one network is given twice, the first value
-    /// is kept (callers chain duplicates themselves).
-    pub fn build(mut input: Vec<(K, u8, u32)>) -> Self {
+    /// Build from networks `(addr, prefix, value, extra)`; `addr` must have
+    /// its host bits clear. When one network is given twice, the first
+    /// values are kept (callers chain duplicates themselves).
+    pub fn build(mut input: Vec<(K, u8, u32, u32)>) -> Self {
         input.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
         input.dedup_by(|b, a| a.0 == b.0 && a.1 == b.1);
         let mut nets: Vec<Net<K>> = Vec::with_capacity(input.len());
-        let mut starts: Vec<K> = Vec::with_capacity(input.len() * 2 + 1);
-        let mut labels: Vec<u32> = Vec::with_capacity(input.len() * 2 + 1);
+        let mut ranges: Vec<Range<K>> = Vec::with_capacity(input.len() * 2 + 1);
         if input.is_empty() {
             return Self {
                 nets,
-                starts,
-                labels,
+                ranges,
                 index: Vec::new(),
+                lo: 0,
+                shift: 0,
             };
         }
-        // A range starting at `start` labelled `label`; a later range with
-        // the same start replaces it (it is more specific), and a range
-        // labelled as the one before it merges into it.
-        fn push<K: Key>(starts: &mut Vec<K>, labels: &mut Vec<u32>, start: K, label: u32) {
-            if starts.last() == Some(&start) {
-                starts.pop();
-                labels.pop();
-            }
-            if labels.last() == Some(&label) {
-                return;
-            }
-            starts.push(start);
-            labels.push(label);
-        }
-        push(&mut starts, &mut labels, K::ZERO, NONE);
+        push(&mut ranges, K::ZERO, NONE);
         // The networks open at this point, outermost first: (last address, index).
         let mut open: Vec<(K, u32)> = Vec::new();
-        for (addr, prefix, value) in input {
+        for (addr, prefix, value, extra) in input {
             let i = nets.len() as u32;
-            close_before(&mut open, Some(addr), &mut starts, &mut labels, push);
+            close_before(&mut open, Some(addr), &mut ranges);
             let parent = open.last().map_or(NONE, |o| o.1);
             nets.push(Net {
                 addr,
                 prefix,
                 parent,
                 value,
+                extra,
             });
-            push(&mut starts, &mut labels, addr, i);
+            push(&mut ranges, addr, i);
             open.push((addr.last(prefix), i));
         }
-        close_before(&mut open, None, &mut starts, &mut labels, push);
-        let mut index = Vec::with_capacity(BUCKETS + 1);
+        close_before(&mut open, None, &mut ranges);
+        for r in ranges.iter_mut() {
+            if let Some(n) = nets.get(r.label as usize) {
+                r.extra = n.extra;
+                r.prefix = n.prefix;
+            }
+        }
+        ranges.shrink_to_fit();
+        let lo = ranges.get(1).map_or(0, |r| r.start.wide());
+        let hi = ranges.last().map_or(0, |r| r.start.wide());
+        let span_bits = 128 - (hi - lo).leading_zeros();
+        let bits = (usize::BITS - ranges.len().leading_zeros()).clamp(MIN_BUCKET_BITS, MAX_BUCKET_BITS);
+        let buckets = 1usize << bits;
+        let shift = span_bits.saturating_sub(bits);
+        let mut index = Vec::with_capacity(buckets + 1);
         let mut r = 0usize;
-        for b in 0..BUCKETS {
-            let first = K::bucket_start(b);
-            while r + 1 < starts.len() && starts[r + 1] <= first {
+        for b in 0..buckets {
+            let first = lo.saturating_add((b as u128).checked_shl(shift).unwrap_or(u128::MAX));
+            while ranges.get(r + 1).is_some_and(|x| x.start.wide() <= first) {
                 r += 1;
             }
             index.push(r as u32);
         }
-        index.push((starts.len() - 1) as u32);
+        index.push((ranges.len() - 1) as u32);
         Self {
             nets,
-            starts,
-            labels,
+            ranges,
             index,
+            lo,
+            shift,
         }
     }
 
@@ -164,29 +196,43 @@ impl<K: Key> RangeTable<K> {
     /// [`RangeTable::net`]), or [`NONE`].
     #[inline]
     pub fn lookup(&self, addr: K) -> u32 {
-        let b = addr.bucket();
-        let (Some(&lo), Some(&hi)) = (self.index.get(b), self.index.get(b + 1)) else {
-            return NONE;
+        self.range(addr).map_or(NONE, |r| r.label)
+    }
+
+    /// The range holding `addr` (its label [`NONE`] when no network
+    /// covers it).
+    #[inline]
+    pub fn range(&self, addr: K) -> Option<&Range<K>> {
+        let k = addr.wide();
+        if k < self.lo {
+            // Only the first range starts at or below it.
+            return self.ranges.first();
+        }
+        // The index has buckets + 1 entries; the last bucket takes the rest.
+        let last = self.index.len().saturating_sub(2) as u128;
+        let b = ((k - self.lo).checked_shr(self.shift).unwrap_or(0)).min(last) as usize;
+        let (Some(&from), Some(&to)) = (self.index.get(b), self.index.get(b + 1)) else {
+            return None;
         };
-        let Some(run) = self.starts.get(lo as usize..=hi as usize) else {
-            return NONE;
-        };
-        // The last start <= addr; run[0] <= addr holds by construction of
-        // the index (run[0] is the range holding the bucket's first address).
+        let run = self.ranges.get(from as usize..=to as usize)?;
+        // The last start <= addr; run[0].start <= addr holds by
+        // construction of the index (the range holding the bucket's first
+        // address).
         let mut base = 0usize;
         let mut size = run.len();
         while size > 1 {
             let half = size / 2;
             let mid = base + half;
-            if run.get(mid).is_some_and(|s| *s <= addr) {
+            if run.get(mid).is_some_and(|r| r.start <= addr) {
                 base = mid;
             }
             size -= half;
         }
-        self.labels.get(lo as usize + base).copied().unwrap_or(NONE)
+        run.get(base)
     }
 
     /// Network `i` (from [`RangeTable::lookup`] or [`Net::parent`]).
+    #[inline]
     pub fn net(&self, i: u32) -> Option<&Net<K>> {
         self.nets.get(i as usize)
     }
@@ -194,22 +240,33 @@ impl<K: Key> RangeTable<K> {
     /// Heap bytes held.
     pub fn heap_bytes(&self) -> usize {
         self.nets.capacity() * std::mem::size_of::<Net<K>>()
-            + self.starts.capacity() * std::mem::size_of::<K>()
-            + self.labels.capacity() * 4
+            + self.ranges.capacity() * std::mem::size_of::<Range<K>>()
             + self.index.capacity() * 4
     }
+}
+
+/// Append a range starting at `start` labelled `label`; a later range with
+/// the same start replaces the one before (it is more specific), and a
+/// range labelled as the one before it merges into it.
+fn push<K: Key>(ranges: &mut Vec<Range<K>>, start: K, label: u32) {
+    if ranges.last().is_some_and(|r| r.start == start) {
+        ranges.pop();
+    }
+    if ranges.last().is_some_and(|r| r.label == label) {
+        return;
+    }
+    ranges.push(Range {
+        start,
+        label,
+        extra: NONE,
+        prefix: 0,
+    });
 }
 
 /// Close the open networks that end before `next` (all of them when
 /// `next` is `None`), starting the range after each one's end labelled
 /// with the network that encloses it.
-fn close_before<K: Key>(
-    open: &mut Vec<(K, u32)>,
-    next: Option<K>,
-    starts: &mut Vec<K>,
-    labels: &mut Vec<u32>,
-    push: fn(&mut Vec<K>, &mut Vec<u32>, K, u32),
-) {
+fn close_before<K: Key>(open: &mut Vec<(K, u32)>, next: Option<K>, ranges: &mut Vec<Range<K>>) {
     while let Some(&(last, _)) = open.last() {
         if next.is_some_and(|n| n <= last) {
             break;
@@ -217,7 +274,7 @@ fn close_before<K: Key>(
         open.pop();
         if let Some(after) = last.succ() {
             let label = open.last().map_or(NONE, |o| o.1);
-            push(starts, labels, after, label);
+            push(ranges, after, label);
         }
     }
 }
@@ -241,7 +298,7 @@ mod tests {
                 .enumerate()
                 .map(|(i, n)| {
                     let (a, p) = v4(n);
-                    (a, p, i as u32)
+                    (a, p, i as u32, 0)
                 })
                 .collect(),
         )
@@ -309,7 +366,7 @@ mod tests {
             let nets: Vec<(u32, u8)> = raw.iter()
                 .map(|(a, p)| (a & 0xff0f_00ff & crate::indicator::mask32(*p), *p))
                 .collect();
-            let t = RangeTable::build(nets.iter().map(|(a, p)| (*a, *p, 0)).collect());
+            let t = RangeTable::build(nets.iter().map(|(a, p)| (*a, *p, 0, 0)).collect());
             let probes = queries.iter().map(|q| q & 0xff0f_00ff)
                 .chain(nets.iter().flat_map(|(a, p)| [*a, a.last(*p), a.wrapping_sub(1), a.last(*p).wrapping_add(1)]));
             for q in probes {
@@ -327,7 +384,7 @@ mod tests {
             let nets: Vec<(u128, u8)> = raw.iter()
                 .map(|(a, p)| (squeeze(*a) & crate::indicator::mask128(*p), *p))
                 .collect();
-            let t = RangeTable::build(nets.iter().map(|(a, p)| (*a, *p, 0)).collect());
+            let t = RangeTable::build(nets.iter().map(|(a, p)| (*a, *p, 0, 0)).collect());
             let probes = queries.iter().map(|q| squeeze(*q))
                 .chain(nets.iter().flat_map(|(a, p)| [*a, a.last(*p), a.wrapping_sub(1), a.last(*p).wrapping_add(1)]));
             for q in probes {

@@ -287,14 +287,14 @@ impl Matcher {
             v4.into_iter().map(|(a, p, id)| ((a, p), id)).collect(),
             &mut links,
             &mut dups,
-            |(a, p), head| v4_nets.push((a, p, head)),
+            |(a, p), head| v4_nets.push((a, p, head, 0)),
         );
         let mut v6_nets = Vec::new();
         let n6 = chain(
             v6.into_iter().map(|(a, p, id)| ((a, p), id)).collect(),
             &mut links,
             &mut dups,
-            |(a, p), head| v6_nets.push((a, p, head)),
+            |(a, p), head| v6_nets.push((a, p, head, 0)),
         );
         let mut domains: Map<DomainSlot> = HashMap::default();
         let nd = chain(domain_exact, &mut links, &mut dups, |k, head| {
@@ -346,6 +346,14 @@ impl Matcher {
         }
         stats.duplicates = dups;
         stats.attribute_sets = attrs.len();
+        // Each network carries its first indicator's attributes, so the
+        // hot path reads no list.
+        for n in v4_nets.iter_mut() {
+            n.3 = links.get(n.2 as usize).map_or(NONE, |l| l.attrs);
+        }
+        for n in v6_nets.iter_mut() {
+            n.3 = links.get(n.2 as usize).map_or(NONE, |l| l.attrs);
+        }
         let mut m = Self {
             attrs,
             links,
@@ -429,20 +437,24 @@ impl Matcher {
     pub fn lookup_ip(&self, ip: IpAddr) -> Option<Hit<'_>> {
         match IpNet::host(ip) {
             IpNet::V4(a, _) => {
-                let net = self.v4.net(self.v4.lookup(a))?;
-                self.first(
-                    Kind::Ipv4,
-                    HitValue::Net(IpNet::V4(net.addr, net.prefix)),
-                    net.value,
-                )
+                let r = self.v4.range(a)?;
+                let attrs = self.attrs.get(r.extra() as usize)?;
+                let net = r.start() & indicator::mask32(r.prefix());
+                Some(Hit {
+                    kind: Kind::Ipv4,
+                    value: HitValue::Net(IpNet::V4(net, r.prefix())),
+                    attrs,
+                })
             }
             IpNet::V6(a, _) => {
-                let net = self.v6.net(self.v6.lookup(a))?;
-                self.first(
-                    Kind::Ipv6,
-                    HitValue::Net(IpNet::V6(net.addr, net.prefix)),
-                    net.value,
-                )
+                let r = self.v6.range(a)?;
+                let attrs = self.attrs.get(r.extra() as usize)?;
+                let net = r.start() & indicator::mask128(r.prefix());
+                Some(Hit {
+                    kind: Kind::Ipv6,
+                    value: HitValue::Net(IpNet::V6(net, r.prefix())),
+                    attrs,
+                })
             }
         }
     }
