@@ -32,6 +32,10 @@ for target in $targets; do
       printf '%s\n' '{"time_iso8601":"2024-03-01T10:00:00+00:00","remote_addr":"192.0.2.1","request":"GET / HTTP/1.1","status":200}' > "corpus/$target/json.log"
       printf '%s\n' '{"transaction":{"client_ip":"192.0.2.10","time_stamp":"Wed Apr 23 22:15:00 2025","request":{"method":"GET","uri":"/"},"response":{"http_code":403},"messages":[{"message":"m","details":{"ruleId":"942100","tags":["attack-sqli"]}}]}}' > "corpus/$target/audit.log"
       ;;
+    intel_feeds)
+      # Seed with the real-format samples of every feed format.
+      find ../crates/vigil-intel/tests/data -type f -exec cp {} "corpus/$target/" \;
+      ;;
   esac
   echo "fuzz: $target for ${seconds}s"
   cargo fuzz run -s none -O "$target" -- -max_total_time="$seconds" -rss_limit_mb=2048 -max_len=65536 2>&1 | tail -n 3
