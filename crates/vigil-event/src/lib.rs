@@ -26,8 +26,8 @@
 //! ```
 #![deny(missing_docs)]
 
-pub mod eve;
 mod enrichment;
+pub mod eve;
 mod event;
 pub mod fields;
 mod finding;

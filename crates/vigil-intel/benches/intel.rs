@@ -47,7 +47,9 @@ const TLDS: [&str; 8] = ["com", "net", "org", "io", "ru", "cn", "xyz", "info"];
 fn name(r: &mut Rng) -> String {
     const A: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
     let len = 5 + r.below(10) as usize;
-    let label: String = (0..len).map(|_| A[r.below(A.len() as u64) as usize] as char).collect();
+    let label: String = (0..len)
+        .map(|_| A[r.below(A.len() as u64) as usize] as char)
+        .collect();
     format!("{label}.{}", TLDS[r.below(TLDS.len() as u64) as usize])
 }
 
@@ -66,15 +68,24 @@ fn corpus() -> Corpus {
     let mut domains = Vec::new();
     for _ in 0..600_000 {
         let a = r.next() as u32;
-        let p = if r.below(10) == 0 { 12 + r.below(19) as u8 } else { 32 };
+        let p = if r.below(10) == 0 {
+            12 + r.below(19) as u8
+        } else {
+            32
+        };
         let net = a & (u32::MAX.checked_shl(32 - u32::from(p)).unwrap_or(0));
         v4.push((net, p));
         text.push_str(&format!("{}/{p}\n", std::net::Ipv4Addr::from(net)));
     }
     for _ in 0..100_000 {
-        let a = (0x2001_0db8u128 << 96) | (u128::from(r.next()) << 32 | u128::from(r.next() as u32)) & ((1u128 << 96) - 1);
+        let a = (0x2001_0db8u128 << 96)
+            | (u128::from(r.next()) << 32 | u128::from(r.next() as u32)) & ((1u128 << 96) - 1);
         let a = a ^ (u128::from(r.below(4096) as u16) << 100);
-        let p = if r.below(5) == 0 { 32 + r.below(33) as u8 } else { 128 };
+        let p = if r.below(5) == 0 {
+            32 + r.below(33) as u8
+        } else {
+            128
+        };
         let net = a & (u128::MAX.checked_shl(128 - u32::from(p)).unwrap_or(0));
         v6.push((net, p));
         text.push_str(&format!("{}/{p}\n", std::net::Ipv6Addr::from(net)));
@@ -88,19 +99,36 @@ fn corpus() -> Corpus {
         domains.push((d, sub));
     }
     for _ in 0..40_000 {
-        text.push_str(&format!("http://{}/p/{:x}.php?id={}\n", name(&mut r), r.next(), r.below(1000)));
+        text.push_str(&format!(
+            "http://{}/p/{:x}.php?id={}\n",
+            name(&mut r),
+            r.next(),
+            r.below(1000)
+        ));
     }
     for _ in 0..40_000 {
-        text.push_str(&format!("{:016x}{:016x}{:016x}{:016x}\n", r.next(), r.next(), r.next(), r.next()));
+        text.push_str(&format!(
+            "{:016x}{:016x}{:016x}{:016x}\n",
+            r.next(),
+            r.next(),
+            r.next(),
+            r.next()
+        ));
     }
     for _ in 0..20_000 {
         text.push_str(&format!("{:016x}{:016x}\n", r.next(), r.next()));
     }
-    Corpus { text, v4, v6, domains }
+    Corpus {
+        text,
+        v4,
+        v6,
+        domains,
+    }
 }
 
 fn import(text: &str) -> (Vec<Indicator>, Matcher) {
-    let parsed = format::parse(Format::Plain, text.as_bytes(), &ParseOptions::default()).expect("plain never fails whole");
+    let parsed = format::parse(Format::Plain, text.as_bytes(), &ParseOptions::default())
+        .expect("plain never fails whole");
     let indicators = FeedDefaults::new("bench", 0).apply(&parsed);
     let m = Matcher::build(&indicators, 0);
     (indicators, m)
@@ -121,9 +149,17 @@ fn benches(c: &mut Criterion) {
 
     // Memory: the whole mixed set, and the IPv4 part alone.
     let (_, all_bytes) = retained(&indicators);
-    let ipv4: Vec<Indicator> = indicators.iter().filter(|i| i.kind == vigil_intel::Kind::Ipv4).cloned().collect();
+    let ipv4: Vec<Indicator> = indicators
+        .iter()
+        .filter(|i| i.kind == vigil_intel::Kind::Ipv4)
+        .cloned()
+        .collect();
     let (_, v4_bytes) = retained(&ipv4);
-    let ips: Vec<Indicator> = indicators.iter().filter(|i| i.kind.is_ip()).cloned().collect();
+    let ips: Vec<Indicator> = indicators
+        .iter()
+        .filter(|i| i.kind.is_ip())
+        .cloned()
+        .collect();
     let (_, ip_bytes) = retained(&ips);
     println!(
         "memory: {} indicators: {:.1} MiB, {:.1} bytes/indicator; {} IPv4: {:.1} bytes/indicator; {} IPv4+IPv6: {:.1} bytes/indicator",
@@ -140,8 +176,12 @@ fn benches(c: &mut Criterion) {
     let mut g = c.benchmark_group("import");
     g.sample_size(10);
     g.throughput(Throughput::Elements(indicators.len() as u64));
-    g.bench_function("1M_mixed_plain_list", |b| b.iter(|| black_box(import(black_box(&corpus.text)).1.len())));
-    g.bench_function("1M_mixed_compile_only", |b| b.iter(|| black_box(Matcher::build(black_box(&indicators), 0).len())));
+    g.bench_function("1M_mixed_plain_list", |b| {
+        b.iter(|| black_box(import(black_box(&corpus.text)).1.len()))
+    });
+    g.bench_function("1M_mixed_compile_only", |b| {
+        b.iter(|| black_box(Matcher::build(black_box(&indicators), 0).len()))
+    });
     g.finish();
 
     // Queries: half inside an indicator, half random.
@@ -151,7 +191,11 @@ fn benches(c: &mut Criterion) {
         .map(|i| {
             if i % 2 == 0 {
                 let (a, p) = corpus.v4[r.below(corpus.v4.len() as u64) as usize];
-                let host = if p == 32 { 0 } else { (r.next() as u32) & (u32::MAX >> p) };
+                let host = if p == 32 {
+                    0
+                } else {
+                    (r.next() as u32) & (u32::MAX >> p)
+                };
                 IpAddr::V4((a | host).into())
             } else {
                 IpAddr::V4((r.next() as u32).into())
@@ -162,7 +206,11 @@ fn benches(c: &mut Criterion) {
         .map(|i| {
             let (a, p) = corpus.v6[r.below(corpus.v6.len() as u64) as usize];
             if i % 2 == 0 {
-                let host = if p == 128 { 0 } else { (u128::from(r.next()) << 64 | u128::from(r.next())) & (u128::MAX >> p) };
+                let host = if p == 128 {
+                    0
+                } else {
+                    (u128::from(r.next()) << 64 | u128::from(r.next())) & (u128::MAX >> p)
+                };
                 IpAddr::V6((a | host).into())
             } else {
                 // Same prefix region, random low bits: mostly misses.
@@ -174,7 +222,11 @@ fn benches(c: &mut Criterion) {
         .map(|i| {
             if i % 2 == 0 {
                 let (d, sub) = &corpus.domains[r.below(corpus.domains.len() as u64) as usize];
-                if *sub { format!("www.cdn{}.{d}", r.below(100)) } else { d.clone() }
+                if *sub {
+                    format!("www.cdn{}.{d}", r.below(100))
+                } else {
+                    d.clone()
+                }
             } else {
                 format!("host{}.{}", r.below(1000), name(&mut r))
             }
@@ -183,22 +235,46 @@ fn benches(c: &mut Criterion) {
     let hits = |f: &dyn Fn() -> usize| f();
     println!(
         "hit rates: ipv4 {:.2}, ipv6 {:.2}, domain {:.2}",
-        hits(&|| q4.iter().filter(|q| matcher.lookup_ip(**q).is_some()).count()) as f64 / n as f64,
-        hits(&|| q6.iter().filter(|q| matcher.lookup_ip(**q).is_some()).count()) as f64 / n as f64,
-        hits(&|| qd.iter().filter(|q| matcher.lookup_domain(q).is_some()).count()) as f64 / n as f64,
+        hits(&|| q4
+            .iter()
+            .filter(|q| matcher.lookup_ip(**q).is_some())
+            .count()) as f64
+            / n as f64,
+        hits(&|| q6
+            .iter()
+            .filter(|q| matcher.lookup_ip(**q).is_some())
+            .count()) as f64
+            / n as f64,
+        hits(&|| qd
+            .iter()
+            .filter(|q| matcher.lookup_domain(q).is_some())
+            .count()) as f64
+            / n as f64,
     );
 
     let mut g = c.benchmark_group("lookup");
     g.sample_size(20);
     g.throughput(Throughput::Elements(n as u64));
     g.bench_function("ipv4", |b| {
-        b.iter(|| q4.iter().filter(|q| matcher.lookup_ip(black_box(**q)).is_some()).count())
+        b.iter(|| {
+            q4.iter()
+                .filter(|q| matcher.lookup_ip(black_box(**q)).is_some())
+                .count()
+        })
     });
     g.bench_function("ipv6", |b| {
-        b.iter(|| q6.iter().filter(|q| matcher.lookup_ip(black_box(**q)).is_some()).count())
+        b.iter(|| {
+            q6.iter()
+                .filter(|q| matcher.lookup_ip(black_box(**q)).is_some())
+                .count()
+        })
     });
     g.bench_function("domain", |b| {
-        b.iter(|| qd.iter().filter(|q| matcher.lookup_domain(black_box(q)).is_some()).count())
+        b.iter(|| {
+            qd.iter()
+                .filter(|q| matcher.lookup_domain(black_box(q)).is_some())
+                .count()
+        })
     });
     g.finish();
 }

@@ -129,7 +129,7 @@ impl<K: Key> RangeTable<K> {
     /// its host bits clear. When one network is given twice, the first
     /// values are kept (callers chain duplicates themselves).
     pub fn build(mut input: Vec<(K, u8, u32, u32)>) -> Self {
-        input.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        input.sort_unstable_by_key(|a| (a.0, a.1));
         input.dedup_by(|b, a| a.0 == b.0 && a.1 == b.1);
         let mut nets: Vec<Net<K>> = Vec::with_capacity(input.len());
         let mut ranges: Vec<Range<K>> = Vec::with_capacity(input.len() * 2 + 1);
@@ -170,7 +170,8 @@ impl<K: Key> RangeTable<K> {
         let lo = ranges.get(1).map_or(0, |r| r.start.wide());
         let hi = ranges.last().map_or(0, |r| r.start.wide());
         let span_bits = 128 - (hi - lo).leading_zeros();
-        let bits = (usize::BITS - ranges.len().leading_zeros()).clamp(MIN_BUCKET_BITS, MAX_BUCKET_BITS);
+        let bits =
+            (usize::BITS - ranges.len().leading_zeros()).clamp(MIN_BUCKET_BITS, MAX_BUCKET_BITS);
         let buckets = 1usize << bits;
         let shift = span_bits.saturating_sub(bits);
         let mut index = Vec::with_capacity(buckets + 1);

@@ -20,7 +20,12 @@ fn listed(text: &str) -> Vec<String> {
         .filter_map(|l| {
             let start = l.find('[')?;
             let end = l[start..].find(']')? + start;
-            Some(l[start + 1..end].split(',').map(|s| s.trim().to_owned()).collect::<Vec<_>>())
+            Some(
+                l[start + 1..end]
+                    .split(',')
+                    .map(|s| s.trim().to_owned())
+                    .collect::<Vec<_>>(),
+            )
         })
         .flatten()
         .collect()
@@ -42,11 +47,21 @@ fn et_open_ip_lists_import_and_match() {
     let mut all = Vec::new();
     let mut expected: Vec<(String, BTreeSet<String>)> = Vec::new();
 
-    let (format, plain) = read_feed(&dir.join("compromised-ips.txt"), None, &ParseOptions::default()).unwrap();
+    let (format, plain) = read_feed(
+        &dir.join("compromised-ips.txt"),
+        None,
+        &ParseOptions::default(),
+    )
+    .unwrap();
     assert_eq!(format, Format::Plain);
     assert!(plain.errors.is_empty(), "{:?}", plain.errors);
     let text = std::fs::read_to_string(dir.join("compromised-ips.txt")).unwrap();
-    let want: BTreeSet<String> = text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(str::to_owned).collect();
+    let want: BTreeSet<String> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_owned)
+        .collect();
     assert_eq!(plain.entries.len(), want.len());
     all.extend(FeedDefaults::new("et-compromised-ips", 0).apply(&plain));
     expected.push(("et-compromised-ips".into(), want));
@@ -76,7 +91,8 @@ fn et_open_ip_lists_import_and_match() {
             let probe = inside(&net);
             let hits = m.lookup(&probe.to_string());
             assert!(
-                hits.iter().any(|h| &h.attrs.feed == feed && h.value() == *v),
+                hits.iter()
+                    .any(|h| &h.attrs.feed == feed && h.value() == *v),
                 "{probe} (in {v}) does not match feed {feed}: {hits:?}"
             );
         }
@@ -89,5 +105,8 @@ fn et_open_ip_lists_import_and_match() {
     // exit in an inbound and an outbound rule) is held once per rule.
     let entries = all.len();
     assert_eq!(m.len() + m.stats().duplicates, entries);
-    assert!(m.stats().by_kind.contains_key(&vigil_intel::Kind::Ipv6), "tor lists IPv6 exits");
+    assert!(
+        m.stats().by_kind.contains_key(&vigil_intel::Kind::Ipv6),
+        "tor lists IPv6 exits"
+    );
 }

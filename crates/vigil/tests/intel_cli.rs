@@ -57,7 +57,16 @@ fn import_lookup_stats_and_analyze() {
     let out = vigil()
         .args(["intel", "import"])
         .arg(&feed)
-        .args(["--feed", "lab", "--severity", "high", "--confidence", "90", "--tag", "lab"])
+        .args([
+            "--feed",
+            "lab",
+            "--severity",
+            "high",
+            "--confidence",
+            "90",
+            "--tag",
+            "lab",
+        ])
         .arg("--data-dir")
         .arg(&data)
         .output()
@@ -65,7 +74,10 @@ fn import_lookup_stats_and_analyze() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
-    assert!(stdout.contains("imported 2 indicators into feed lab"), "{stdout}");
+    assert!(
+        stdout.contains("imported 2 indicators into feed lab"),
+        "{stdout}"
+    );
     assert!(stderr.contains("lab.txt: line 4: "), "{stderr}");
 
     // Lookups: a subdomain matches the suffix indicator; exit 1 on none.
@@ -76,7 +88,10 @@ fn import_lookup_stats_and_analyze() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
     let line = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(line.starts_with("domain_suffix\tvigil.test\tfeed=lab\tconfidence=90\tseverity=high"), "{line}");
+    assert!(
+        line.starts_with("domain_suffix\tvigil.test\tfeed=lab\tconfidence=90\tseverity=high"),
+        "{line}"
+    );
     let out = vigil()
         .args(["intel", "lookup", "192.0.2.1", "--data-dir"])
         .arg(&data)
@@ -85,19 +100,38 @@ fn import_lookup_stats_and_analyze() {
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
     let out = vigil()
-        .args(["intel", "lookup", "--json", "https://PIPE.vigil.test/b.txt?q=1&r=two", "--data-dir"])
+        .args([
+            "intel",
+            "lookup",
+            "--json",
+            "https://PIPE.vigil.test/b.txt?q=1&r=two",
+            "--data-dir",
+        ])
         .arg(&data)
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
-    let kinds: Vec<String> = events(&out.stdout).iter().map(|v| v["type"].as_str().unwrap().to_owned()).collect();
+    let kinds: Vec<String> = events(&out.stdout)
+        .iter()
+        .map(|v| v["type"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(kinds, ["url", "domain_suffix"]);
 
-    let out = vigil().args(["intel", "stats", "--data-dir"]).arg(&data).output().unwrap();
+    let out = vigil()
+        .args(["intel", "stats", "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
     let stats = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success());
-    assert!(stats.contains("lab\t2 indicators (2 active)\tplain"), "{stats}");
-    assert!(stats.contains("domain_suffix\t1") && stats.contains("url\t1"), "{stats}");
+    assert!(
+        stats.contains("lab\t2 indicators (2 active)\tplain"),
+        "{stats}"
+    );
+    assert!(
+        stats.contains("domain_suffix\t1") && stats.contains("url\t1"),
+        "{stats}"
+    );
 
     // analyze sees the store: findings for the events that carry a
     // vigil.test name, each naming the indicator, feed and event.
@@ -109,11 +143,19 @@ fn import_lookup_stats_and_analyze() {
         .arg(&data)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let all = events(&out.stdout);
     let findings = intel_findings(&all);
     assert!(!findings.is_empty());
-    let enriched: Vec<&Value> = all.iter().filter(|e| e.get("enrichments").is_some()).collect();
+    let enriched: Vec<&Value> = all
+        .iter()
+        .filter(|e| e.get("enrichments").is_some())
+        .collect();
     assert!(!enriched.is_empty());
     for f in &findings {
         assert_eq!(f["finding_info"]["analytic"]["uid"], "intel:lab");
@@ -128,13 +170,26 @@ fn import_lookup_stats_and_analyze() {
             .iter()
             .find(|e| e["class_uid"].as_u64() == Some(class) && e["time"].as_i64() == Some(time))
             .expect("the event a finding names is in the output");
-        let names: Vec<&str> = source["enrichments"].as_array().unwrap().iter().filter_map(|x| x["data"]["value"].as_str()).collect();
-        assert!(names.contains(&f["evidence"]["indicator"]["value"].as_str().unwrap()), "{names:?}");
+        let names: Vec<&str> = source["enrichments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|x| x["data"]["value"].as_str())
+            .collect();
+        assert!(
+            names.contains(&f["evidence"]["indicator"]["value"].as_str().unwrap()),
+            "{names:?}"
+        );
     }
     // The URL indicator matched the pipelined request that asked for it.
-    assert!(findings.iter().any(|f| f["evidence"]["indicator"]["type"] == "url"));
+    assert!(findings
+        .iter()
+        .any(|f| f["evidence"]["indicator"]["type"] == "url"));
     let stats = all.iter().find(|e| e["record"] == "stats").unwrap();
-    assert_eq!(stats["counters"]["intel"]["findings"].as_u64(), Some(findings.len() as u64));
+    assert_eq!(
+        stats["counters"]["intel"]["findings"].as_u64(),
+        Some(findings.len() as u64)
+    );
 
     // --no-intel: none.
     let out = vigil()
@@ -157,11 +212,20 @@ fn import_lookup_stats_and_analyze() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
     let out = vigil()
-        .args(["intel", "lookup", "http://pipe.vigil.test/b.txt?q=1&r=two", "--json", "--data-dir"])
+        .args([
+            "intel",
+            "lookup",
+            "http://pipe.vigil.test/b.txt?q=1&r=two",
+            "--json",
+            "--data-dir",
+        ])
         .arg(&data)
         .output()
         .unwrap();
-    let kinds: Vec<String> = events(&out.stdout).iter().map(|v| v["type"].as_str().unwrap().to_owned()).collect();
+    let kinds: Vec<String> = events(&out.stdout)
+        .iter()
+        .map(|v| v["type"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(kinds, ["domain_suffix"]);
 }
 
@@ -176,7 +240,12 @@ fn the_data_dir_comes_from_the_environment_too() {
         .args(["--feed", "ips", "--format", "plain"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = vigil()
         .env("VIGIL_DATA_DIR", tmp.path().join("d"))
         .args(["intel", "lookup", "10.0.0.7"])
@@ -193,7 +262,9 @@ fn the_data_dir_comes_from_the_environment_too() {
     let all = events(&out.stdout);
     let findings = intel_findings(&all);
     assert!(!findings.is_empty());
-    assert!(findings.iter().all(|f| f["subject"]["kind"] == "host" && f["subject"]["value"] == "10.0.0.7"));
+    assert!(findings
+        .iter()
+        .all(|f| f["subject"]["kind"] == "host" && f["subject"]["value"] == "10.0.0.7"));
     // A bad feed name and a missing file are fatal (exit 2).
     let out = vigil()
         .env("VIGIL_DATA_DIR", tmp.path().join("d"))
@@ -223,11 +294,22 @@ fn et_open_list_matches_web_log_clients() {
     let out = vigil()
         .args(["intel", "import"])
         .arg(dir.join("compromised-ips.txt"))
-        .args(["--feed", "et-compromised", "--severity", "high", "--data-dir"])
+        .args([
+            "--feed",
+            "et-compromised",
+            "--severity",
+            "high",
+            "--data-dir",
+        ])
         .arg(&data)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = vigil()
         .args(["intel", "import"])
         .arg(dir.join("drop.rules"))
@@ -235,9 +317,18 @@ fn et_open_list_matches_web_log_clients() {
         .arg(&data)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let listed = std::fs::read_to_string(dir.join("compromised-ips.txt")).unwrap();
-    let bad: Vec<&str> = listed.lines().filter(|l| !l.starts_with('#') && !l.is_empty()).take(2).collect();
+    let bad: Vec<&str> = listed
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .take(2)
+        .collect();
     let mut log = String::new();
     for (i, client) in bad.iter().chain(&["192.0.2.10"]).enumerate() {
         log.push_str(&format!(
@@ -254,10 +345,15 @@ fn et_open_list_matches_web_log_clients() {
         .unwrap();
     let all = events(&out.stdout);
     let findings = intel_findings(&all);
-    let subjects: Vec<&str> = findings.iter().filter_map(|f| f["subject"]["value"].as_str()).collect();
+    let subjects: Vec<&str> = findings
+        .iter()
+        .filter_map(|f| f["subject"]["value"].as_str())
+        .collect();
     for ip in &bad {
         assert!(subjects.contains(ip), "{ip} not found: {subjects:?}");
     }
     assert!(!subjects.contains(&"192.0.2.10"));
-    assert!(findings.iter().all(|f| f["evidence"]["feed"] == "et-compromised" && f["severity"] == "High"));
+    assert!(findings
+        .iter()
+        .all(|f| f["evidence"]["feed"] == "et-compromised" && f["severity"] == "High"));
 }

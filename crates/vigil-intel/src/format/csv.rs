@@ -204,7 +204,10 @@ pub fn parse(
     let mut first_data: Option<(u64, ::csv::StringRecord)> = None;
     if !mapping.no_header {
         if let Some(Ok(first)) = records.next() {
-            let first: Vec<String> = first.iter().map(|s| unquote(s).to_ascii_lowercase()).collect();
+            let first: Vec<String> = first
+                .iter()
+                .map(|s| unquote(s).to_ascii_lowercase())
+                .collect();
             let from_comment: Option<Vec<String>> = comment_header.as_ref().and_then(|c| {
                 reader(c)
                     .into_records()
@@ -249,7 +252,12 @@ pub fn parse(
         };
         let location = format!("line {}", line_of(record.position()));
         let field = |i: usize| record.get(i).map(unquote).filter(|s| !s.is_empty());
-        let get = |f: Field| -> Option<&str> { columns.get(&f).and_then(|c| c.first()).and_then(|i| field(*i)) };
+        let get = |f: Field| -> Option<&str> {
+            columns
+                .get(&f)
+                .and_then(|c| c.first())
+                .and_then(|i| field(*i))
+        };
         let Some(raw) = field(value_col) else {
             out.error(location, "no value");
             continue;
