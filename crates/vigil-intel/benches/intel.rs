@@ -9,8 +9,8 @@
 //! Queries: half drawn from the indicators (an address inside a network,
 //! a name under a listed domain), half random.
 //!
-//! `cargo bench -p vigil-intel --bench intel`; the memory figures are
-//! printed before criterion's.
+//! `cargo bench -p vigil-intel --bench intel`; the memory and store
+//! figures are printed before criterion's.
 
 use std::alloc::System;
 use std::hint::black_box;
@@ -172,6 +172,33 @@ fn benches(c: &mut Criterion) {
         ip_bytes as f64 / ips.len() as f64,
     );
     drop((ipv4, ips));
+
+    // The store on disk: write the feed file, read it back and compile
+    // (what `vigil intel import` adds after parsing, and what every
+    // command pays at start). Timed once each: seconds, not microseconds.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = vigil_intel::Store::new(dir.path());
+    let header = vigil_intel::store::FeedHeader {
+        feed: "bench".into(),
+        format: "plain".into(),
+        source: "generated".into(),
+        imported_at: 0,
+        indicators: indicators.len(),
+        errors: 0,
+    };
+    let t = std::time::Instant::now();
+    let path = store.write_feed(&header, &indicators).expect("write feed");
+    let write_s = t.elapsed().as_secs_f64();
+    let size = std::fs::metadata(&path).map_or(0, |m| m.len());
+    let t = std::time::Instant::now();
+    let (loaded, _) = store.compile(0).expect("compile store");
+    let load_s = t.elapsed().as_secs_f64();
+    assert_eq!(loaded.len(), matcher.len());
+    println!(
+        "store: write {write_s:.2} s ({:.0} MiB), read and compile {load_s:.2} s",
+        size as f64 / (1 << 20) as f64
+    );
+    drop((loaded, dir));
 
     let mut g = c.benchmark_group("import");
     g.sample_size(10);
