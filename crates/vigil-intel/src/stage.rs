@@ -334,3 +334,95 @@ fn finding(event: &Event, group: &Group<'_>) -> Event {
     out.metadata.correlation_uid = event.metadata.correlation_uid.clone();
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::indicator::{normalize, Indicator, Kind};
+    use vigil_event::{ConnectionInfo, Endpoint, SshActivity, Timestamp};
+
+    fn ind(kind: Kind, value: &str, feed: &str, severity: Severity, confidence: u8) -> Indicator {
+        Indicator {
+            kind,
+            value: normalize(kind, value).unwrap(),
+            feed: feed.into(),
+            confidence,
+            severity,
+            tags: vec!["c2".into()],
+            first_seen: None,
+            last_seen: None,
+            expires: None,
+            reference: Some("https://feed.example/1".into()),
+        }
+    }
+
+    fn ssh(src: &str, dst: &str) -> Event {
+        let body = Body::Ssh(SshActivity {
+            src_endpoint: Endpoint::new(src.parse().unwrap(), 40000),
+            dst_endpoint: Endpoint::new(dst.parse().unwrap(), 22),
+            connection_info: ConnectionInfo::tcp("F1", "1:abc="),
+            client_version: None,
+            server_version: None,
+        });
+        Event::new(Timestamp::from_nanos(1_700_000_000_000_000_000), body)
+    }
+
+    #[test]
+    fn a_match_enriches_the_event_and_raises_one_finding_per_indicator() {
+        let m = Matcher::build(
+            [
+                ind(Kind::Ipv4, "203.0.113.0/24", "wide", Severity::Low, 40),
+                ind(Kind::Ipv4, "203.0.113.5", "exact", Severity::High, 90),
+            ],
+            0,
+        );
+        let shared = Arc::new(SharedMatcher::new(m));
+        let mut stage = IntelStage::new(shared);
+        let mut hit = ssh("192.0.2.1", "203.0.113.5");
+        hit.metadata.uid = Some("E42".into());
+        let mut events = vec![hit, ssh("192.0.2.1", "198.51.100.1")];
+        stage.process(&mut events);
+        assert_eq!(events.len(), 3, "two records and one finding");
+        assert_eq!(events[0].enrichments.len(), 2, "both covering indicators");
+        assert_eq!(events[0].enrichments[0].provider.as_deref(), Some("exact"));
+        assert_eq!(events[0].enrichments[0].name, "dst_endpoint.ip");
+        assert!(events[1].enrichments.is_empty());
+        let f = &events[2];
+        assert_eq!(f.severity_level(), Severity::High);
+        assert_eq!(f.priority, Priority::Urgent);
+        assert_eq!(f.time_ns, events[0].time_ns);
+        let Body::Finding(finding) = &f.body else {
+            panic!("not a finding")
+        };
+        assert_eq!(finding.finding_info.analytic.uid, "intel:exact");
+        assert_eq!(finding.finding_info.uid, "intel:exact:ipv4:203.0.113.5:E42");
+        assert_eq!(finding.subject.value, "203.0.113.5");
+        assert_eq!(finding.evidence["confidence"], 90);
+        assert_eq!(finding.evidence["event"]["uid"], "E42");
+        assert_eq!(finding.evidence["event"]["class_uid"], 4007);
+        assert_eq!(
+            finding.evidence["matches"].as_array().map(Vec::len),
+            Some(2)
+        );
+        assert_eq!(
+            finding.connection_info.as_ref().map(|c| c.uid.as_str()),
+            Some("F1")
+        );
+        // Findings made here are not matched again.
+        let mut again = vec![f.clone()];
+        stage.process(&mut again);
+        assert_eq!(again.len(), 1);
+        assert!(again[0].enrichments.is_empty());
+        let c = stage.counters();
+        assert_eq!((c.events, c.events_matched, c.findings), (2, 1, 1));
+    }
+
+    #[test]
+    fn events_without_a_uid_are_named_apart() {
+        let a = ssh("192.0.2.1", "203.0.113.5");
+        let b = ssh("192.0.2.2", "203.0.113.5");
+        assert_ne!(event_ref(&a), event_ref(&b));
+        assert_eq!(event_ref(&a), event_ref(&a.clone()));
+        assert!(event_ref(&a).starts_with("4007@1700000000000000000#"));
+    }
+}

@@ -364,6 +364,7 @@ fn resolve(
             Some(cols) => cols
                 .iter()
                 .map(|c| match c {
+                    Column::Index(0) => Err(FormatError::Csv("columns count from 1".into())),
                     Column::Index(i) => Ok(i - 1),
                     Column::Name(n) => header
                         .iter()
