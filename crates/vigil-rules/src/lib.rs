@@ -15,4 +15,5 @@
 #![deny(missing_docs)]
 
 pub mod ast;
+pub mod expr;
 pub mod spec;

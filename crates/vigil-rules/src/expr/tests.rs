@@ -1,0 +1,352 @@
+//! Parser and printer tests; the round-trip property test.
+
+use std::net::IpAddr;
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::ast::{CmpOp, Func, Literal, Operand, StrOp};
+
+fn field(name: &str) -> Operand {
+    Operand::Field(name.into())
+}
+
+fn cmp(lhs: Operand, op: CmpOp, rhs: Operand) -> Expr {
+    Expr::Compare { lhs, op, rhs }
+}
+
+#[test]
+fn precedence_and_flattening() {
+    let e = parse("a == 1 or b == 2 and not c == 3 or (d == 4 or e == 5)").unwrap();
+    let one = |f: &str, n| cmp(field(f), CmpOp::Eq, Operand::Literal(Literal::Int(n)));
+    assert_eq!(
+        e,
+        Expr::Or(vec![
+            one("a", 1),
+            Expr::And(vec![one("b", 2), Expr::not(one("c", 3))]),
+            one("d", 4),
+            one("e", 5),
+        ])
+    );
+    assert_eq!(
+        to_infix(&e),
+        "a == 1 or b == 2 and not c == 3 or d == 4 or e == 5"
+    );
+    let e = parse("(a == 1 or b == 2) && !(c == 3 || d == 4)").unwrap();
+    assert_eq!(
+        to_infix(&e),
+        "(a == 1 or b == 2) and not (c == 3 or d == 4)"
+    );
+    assert_eq!(
+        parse("NOT a == 1 AND b == 2").unwrap(),
+        parse("not a == 1 and b == 2").unwrap()
+    );
+}
+
+#[test]
+fn every_form_parses_and_prints() {
+    let cases = [
+        r#"src_endpoint.ip == 10.0.0.1"#,
+        r#"src_endpoint.ip != ::1"#,
+        r#"dst_endpoint.port >= 1024"#,
+        r#"dst_endpoint.port in [22, 23, 3389]"#,
+        r#"query.type iin ["txt", "any"]"#,
+        r#"dst_endpoint.ip in cidr ["10.0.0.0/8", "fd00::/8", "192.0.2.1"]"#,
+        r#"http_request.url.path contains "/etc/passwd""#,
+        r#"http_request.user_agent istartswith "sqlmap""#,
+        r#"query.hostname iendswith ".onion""#,
+        r#"http_request.http_method ieq "get""#,
+        r#"http_request.http_method eq "GET""#,
+        r#"http_request.url.query_string matches /union\s+select/i"#,
+        r#"http_request.url.path matches "a/b"i"#,
+        r#"exists tls.sni"#,
+        r#"len(query.hostname) > 60"#,
+        r#"lower(http_request.user_agent) contains "curl""#,
+        r#"intel(dst_endpoint.ip)"#,
+        r#"true"#,
+        r#"not false"#,
+        r#"not not exists raw_data"#,
+        r#""a\"b\\c\n" == raw_data"#,
+    ];
+    for src in cases {
+        let e = parse(src).unwrap_or_else(|err| panic!("{src}: {err}"));
+        assert_eq!(to_infix(&e), src, "canonical form of {src}");
+        assert_eq!(parse(&to_infix(&e)).unwrap(), e);
+    }
+}
+
+#[test]
+fn alternative_spellings_print_canonically() {
+    let cases = [
+        (
+            "a in cidr [10.0.0.0/8, fe80::/10, '::1']",
+            r#"a in cidr ["10.0.0.0/8", "fe80::/10", "::1"]"#,
+        ),
+        ("a in [1, 2,]", "a in [1, 2]"),
+        ("a matches 'x'", r#"a matches /x/"#),
+        ("a MATCHES \"x\" is", r#"a matches /x/is"#),
+        ("((a == 'x'))", r#"a == "x""#),
+        ("intel(a) == true", "intel(a)"),
+        ("a == \"\\u{1}\"", r#"a == "\u{1}""#),
+    ];
+    for (src, want) in cases {
+        let e = parse(src).unwrap_or_else(|err| panic!("{src}: {err}"));
+        assert_eq!(to_infix(&e), want, "{src}");
+    }
+}
+
+#[test]
+fn regexes_with_slashes_round_trip() {
+    for (pattern, printed) in [
+        ("a/b", r#""a/b""#),
+        (r"a\/b", r"/a\/b/"),
+        (r"\d+\.php", r"/\d+\.php/"),
+        ("a\\", r#""a\\""#),
+        ("x\ny", r#""x\ny""#),
+    ] {
+        let e = Expr::Matches {
+            operand: field("f"),
+            pattern: pattern.into(),
+            flags: "i".into(),
+        };
+        let text = to_infix(&e);
+        assert_eq!(text, format!("f matches {printed}i"));
+        assert_eq!(parse(&text).unwrap(), e, "{text}");
+    }
+}
+
+#[test]
+fn parse_errors_point_at_the_column() {
+    let cases = [
+        (
+            "",
+            1,
+            "expected a field, a value or `(`, found end of input",
+        ),
+        ("a ==", 5, "found end of input"),
+        ("a == 1 b", 8, "expected `and`, `or` or the end, found `b`"),
+        ("a", 2, "expected an operator"),
+        ("(a == 1", 8, "expected `)`"),
+        (
+            "a contains 5",
+            12,
+            "expected a quoted pattern, found number 5",
+        ),
+        ("a in [1 2]", 9, "expected `,` or `]`"),
+        ("a in (1)", 6, "expected `[`"),
+        ("foo(a) == 1", 1, "unknown function `foo`"),
+        ("exists and", 8, "expected a field name after `exists`"),
+        (
+            "a == and",
+            6,
+            "expected a field, a value or `(`, found `and`",
+        ),
+        ("a matches 5", 11, "expected a regex"),
+        ("a in cidr [true]", 12, "expected a network"),
+    ];
+    for (src, column, text) in cases {
+        let err = parse(src).expect_err(src);
+        assert_eq!(err.column(), column, "{src}: {err}");
+        assert!(err.to_string().contains(text), "{src}: {err}");
+    }
+}
+
+#[test]
+fn nesting_is_bounded() {
+    let deep = format!(
+        "{}a == 1{}",
+        "(".repeat(MAX_DEPTH + 1),
+        ")".repeat(MAX_DEPTH + 1)
+    );
+    assert!(matches!(parse(&deep), Err(ParseError::TooDeep { .. })));
+    let nots = format!("{}a == 1", "not ".repeat(MAX_DEPTH + 1));
+    assert!(matches!(parse(&nots), Err(ParseError::TooDeep { .. })));
+    let ok = format!(
+        "{}a == 1{}",
+        "(".repeat(MAX_DEPTH - 1),
+        ")".repeat(MAX_DEPTH - 1)
+    );
+    assert!(parse(&ok).is_ok());
+}
+
+#[test]
+fn spans_follow_the_tree() {
+    let (e, spans) = parse_spanned("a == 1 and not b contains \"x\"").unwrap();
+    assert!(matches!(e, Expr::And(_)));
+    assert_eq!(spans.column, 8); // the first `and`
+    let first = spans.part(0).unwrap();
+    assert_eq!(first.column, 3); // the operator
+    assert_eq!(first.part(0).unwrap().column, 1);
+    assert_eq!(first.part(1).unwrap().column, 6);
+    let not = spans.part(1).unwrap();
+    assert_eq!(not.column, 12);
+    let contains = not.part(0).unwrap();
+    assert_eq!(contains.part(0).unwrap().column, 16);
+    assert_eq!(contains.part(1).unwrap().column, 27);
+}
+
+#[test]
+fn tree_view() {
+    let e = parse(r#"dst_endpoint.port == 22 and not src_endpoint.ip in cidr ["10.0.0.0/8"] and lower(http_request.user_agent) contains "x""#).unwrap();
+    let want = "\
+and
+├── ==
+│   ├── dst_endpoint.port
+│   └── 22
+├── not
+│   └── in cidr
+│       ├── src_endpoint.ip
+│       └── [\"10.0.0.0/8\"]
+└── contains
+    ├── lower
+    │   └── http_request.user_agent
+    └── \"x\"
+";
+    assert_eq!(to_tree(&e), want);
+    assert_eq!(to_tree(&Expr::Const(true)), "true\n");
+}
+
+// ---- round trip: parse(to_infix(t)) == t for well-formed trees ----
+
+fn field_name() -> impl Strategy<Value = String> {
+    prop_oneof![
+        proptest::sample::select(
+            vigil_event::fields::all()
+                .iter()
+                .map(|f| f.name.to_owned())
+                .collect::<Vec<_>>()
+        ),
+        "[a-z_][a-z0-9_]{0,6}(\\.[a-z_][a-z0-9_]{0,6}){0,2}"
+            .prop_filter("not a keyword", |w| !parse::is_keyword(w)
+                && !matches!(w.as_str(), "lower" | "len" | "intel")),
+    ]
+}
+
+fn text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        any::<String>(),
+        "[ -~]{0,12}",
+        proptest::sample::select(vec![
+            "/etc/passwd".to_owned(),
+            "' or 1=1--".to_owned(),
+            "\\\"".to_owned(),
+            String::new(),
+        ]),
+    ]
+}
+
+fn literal() -> impl Strategy<Value = Literal> {
+    prop_oneof![
+        text().prop_map(Literal::Str),
+        any::<i64>().prop_map(Literal::Int),
+        any::<IpAddr>().prop_map(Literal::Ip),
+        any::<bool>().prop_map(Literal::Bool),
+    ]
+}
+
+fn operand() -> impl Strategy<Value = Operand> {
+    let leaf = prop_oneof![
+        field_name().prop_map(Operand::Field),
+        literal().prop_map(Operand::Literal),
+    ];
+    leaf.prop_recursive(2, 4, 2, |inner| {
+        (
+            proptest::sample::select(vec![Func::Lower, Func::Len, Func::Intel]),
+            proptest::collection::vec(inner, 0..3),
+        )
+            .prop_map(|(f, args)| Operand::Call(f, args))
+    })
+}
+
+fn str_op() -> impl Strategy<Value = StrOp> {
+    proptest::sample::select(vec![
+        StrOp::Equals,
+        StrOp::Contains,
+        StrOp::StartsWith,
+        StrOp::EndsWith,
+    ])
+}
+
+fn cmp_op() -> impl Strategy<Value = CmpOp> {
+    proptest::sample::select(vec![
+        CmpOp::Eq,
+        CmpOp::Ne,
+        CmpOp::Lt,
+        CmpOp::Le,
+        CmpOp::Gt,
+        CmpOp::Ge,
+    ])
+}
+
+fn network() -> impl Strategy<Value = String> {
+    prop_oneof![
+        (any::<IpAddr>(), 0u8..=32).prop_map(|(ip, n)| format!("{ip}/{n}")),
+        any::<IpAddr>().prop_map(|ip| ip.to_string()),
+        text(),
+    ]
+}
+
+fn leaf_expr() -> impl Strategy<Value = Expr> {
+    prop_oneof![
+        (operand(), cmp_op(), operand()).prop_map(|(lhs, op, rhs)| Expr::Compare { lhs, op, rhs }),
+        (operand(), str_op(), text(), any::<bool>()).prop_map(|(operand, op, pattern, nocase)| {
+            Expr::Str {
+                operand,
+                op,
+                pattern,
+                nocase,
+            }
+        }),
+        (
+            operand(),
+            proptest::collection::vec(literal(), 0..4),
+            any::<bool>()
+        )
+            .prop_map(|(operand, values, nocase)| Expr::In {
+                operand,
+                values,
+                nocase
+            }),
+        (operand(), text(), "[ims]{0,3}").prop_map(|(operand, pattern, flags)| Expr::Matches {
+            operand,
+            pattern,
+            flags
+        }),
+        (operand(), proptest::collection::vec(network(), 0..3))
+            .prop_map(|(operand, networks)| Expr::InCidr { operand, networks }),
+        field_name().prop_map(Expr::Exists),
+        any::<bool>().prop_map(Expr::Const),
+    ]
+}
+
+/// Well-formed trees: `And`/`Or` have two or more parts and none of them is
+/// of the same kind (what the parser and the constructors make).
+fn well_formed() -> impl Strategy<Value = Expr> {
+    leaf_expr().prop_recursive(5, 40, 4, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 2..4).prop_map(Expr::and),
+            proptest::collection::vec(inner.clone(), 2..4).prop_map(Expr::or),
+            inner.prop_map(Expr::not),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn printing_then_parsing_gives_the_same_tree(e in well_formed()) {
+        let text = to_infix(&e);
+        let back = parse(&text);
+        prop_assert_eq!(back.as_ref(), Ok(&e), "printed as {}", text);
+        // The tree view never fails and has one line per node at least.
+        prop_assert!(to_tree(&e).lines().count() >= 1);
+    }
+
+    #[test]
+    fn the_parser_never_panics(src in "\\PC{0,40}") {
+        if let Ok(e) = parse(&src) {
+            prop_assert_eq!(parse(&to_infix(&e)), Ok(e));
+        }
+    }
+}
