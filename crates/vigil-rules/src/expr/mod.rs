@@ -51,12 +51,15 @@
 //! value, so every test on it is false, `!=` included; `not` of such a test
 //! is true. `exists f` asks for a value directly.
 
+mod compile;
 mod lex;
+mod matcher;
 mod parse;
 mod print;
 
 use crate::ast::Expr;
 
+pub use compile::{CheckError, CompileError, Condition};
 pub use print::{to_infix, to_tree};
 
 /// How deep parentheses, `not` and function calls may nest.
@@ -150,6 +153,49 @@ pub fn parse(src: &str) -> Result<Expr, ParseError> {
 pub fn parse_spanned(src: &str) -> Result<(Expr, Spans), ParseError> {
     let toks = lex::tokenize(src)?;
     parse::Parser::new(toks).condition()
+}
+
+/// Check a tree against the event schema: fields exist, types agree,
+/// patterns, regexes and networks are valid. Errors carry no column (see
+/// [`check_spanned`]).
+pub fn check(e: &Expr) -> Result<(), CheckError> {
+    compile::lower(e, None).map(drop)
+}
+
+/// [`check`] with the spans of the text the tree was parsed from, so errors
+/// point at their column.
+pub fn check_spanned(e: &Expr, spans: &Spans) -> Result<(), CheckError> {
+    compile::lower(e, Some(spans)).map(drop)
+}
+
+/// Compile a tree to its evaluator (checking it first).
+pub fn compile(e: &Expr) -> Result<Condition, CompileError> {
+    compile::compile_spanned(e, None)
+}
+
+/// Parse or check error of condition text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The text does not parse.
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+    /// It parses but does not fit the schema.
+    #[error(transparent)]
+    Check(#[from] CheckError),
+}
+
+/// Parse and check condition text; errors point at their column.
+pub fn parse_checked(src: &str) -> Result<Expr, Error> {
+    let (e, spans) = parse_spanned(src)?;
+    check_spanned(&e, &spans)?;
+    Ok(e)
+}
+
+/// Parse, check and compile condition text; errors point at their column.
+pub fn compile_text(src: &str) -> Result<Condition, Error> {
+    let (e, spans) = parse_spanned(src)?;
+    Ok(compile::compile_spanned(&e, Some(&spans))?)
 }
 
 #[cfg(test)]

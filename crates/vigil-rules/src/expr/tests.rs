@@ -350,3 +350,193 @@ proptest! {
         }
     }
 }
+
+// ---- checking ----
+
+#[test]
+fn check_errors_point_at_the_column() {
+    let cases = [
+        (
+            "src_endpoint.ipp == 10.0.0.1",
+            "unknown field `src_endpoint.ipp` at column 1; did you mean `src_endpoint.ip`?",
+        ),
+        (
+            "exists tls.snii",
+            "unknown field `tls.snii` at column 8; did you mean `tls.sni`?",
+        ),
+        (
+            r#"src_endpoint.ip == "10.0.0.x""#,
+            "`10.0.0.x` is not an ip address (compared with src_endpoint.ip) at column 20",
+        ),
+        (
+            r#"dst_endpoint.port == "22""#,
+            r#"cannot compare dst_endpoint.port (integer) with "22" (string) at column 19"#,
+        ),
+        (
+            r#"query.hostname < "m""#,
+            "`<` needs numbers or addresses, not string (query.hostname) at column 16",
+        ),
+        (
+            r#"http_request.url.path matches /(unclosed/"#,
+            "invalid regex /(unclosed/: unclosed group at column 31",
+        ),
+        (
+            r#"dst_endpoint.ip in cidr ["10.0.0.0/8", "10.0.0.0/40"]"#,
+            "invalid network `10.0.0.0/40` (expected an address or address/prefix such as 10.0.0.0/8) at column 40",
+        ),
+        (
+            r#"dst_endpoint.port in cidr ["10.0.0.0/8"]"#,
+            "`in cidr` needs an address, but dst_endpoint.port is integer at column 1",
+        ),
+        (
+            r#"dst_endpoint.port in [22, "ssh"]"#,
+            r#"cannot compare dst_endpoint.port (integer) with "ssh" (string) at column 27"#,
+        ),
+        (
+            "intel(dst_endpoint.ip)",
+            "intel() needs the threat-intel store (vigil-intel), not built yet at column 1",
+        ),
+        (
+            "len(dst_endpoint.port) > 3",
+            "len() needs text, but dst_endpoint.port is integer at column 5",
+        ),
+        ("lower() == \"x\"", "lower() takes one argument, not 0 at column 1"),
+        (
+            "x == 1 and not (y == 2)",
+            "unknown field `x` at column 1",
+        ),
+    ];
+    for (src, want) in cases {
+        let err = parse_checked(src).expect_err(src);
+        assert_eq!(err.to_string(), want, "{src}");
+    }
+}
+
+#[test]
+fn check_without_spans_has_no_column() {
+    let e = parse("src_endpoint.ipp == 10.0.0.1").unwrap();
+    assert_eq!(
+        check(&e).unwrap_err().to_string(),
+        "unknown field `src_endpoint.ipp`; did you mean `src_endpoint.ip`?"
+    );
+    let bad_flags = Expr::Matches {
+        operand: field("raw_data"),
+        pattern: "x".into(),
+        flags: "g".into(),
+    };
+    assert_eq!(
+        check(&bad_flags).unwrap_err().to_string(),
+        "unknown regex flag `g` (use i, m, s)"
+    );
+}
+
+// ---- evaluation ----
+
+fn sample(record: &str) -> vigil_event::Event {
+    vigil_event::fields::samples()
+        .into_iter()
+        .find(|e| e.kind().name() == record)
+        .expect("a sample of each record kind")
+}
+
+fn holds(src: &str, event: &vigil_event::Event) -> bool {
+    compile_text(src)
+        .unwrap_or_else(|e| panic!("{src}: {e}"))
+        .matches(event)
+}
+
+#[test]
+fn evaluation_on_the_samples() {
+    let http = sample("http");
+    let dns = sample("dns");
+    let flow = sample("flow");
+    let tls = sample("tls");
+    let yes = [
+        (r#"http_request.user_agent istartswith "SQLMAP""#, &http),
+        (
+            r#"http_request.url.query_string contains "OR%201=1""#,
+            &http,
+        ),
+        (
+            r#"http_request.url.path endswith ".php" and http_response.code >= 500"#,
+            &http,
+        ),
+        (r#"http_request.url.url_string matches /id=\d+%27/"#, &http),
+        (r#"http_request.http_method in ["POST", "GET"]"#, &http),
+        (r#"http_request.http_method iin ["get"]"#, &http),
+        (r#"http_request.http_method ieq "get""#, &http),
+        (
+            r#"lower(http_request.user_agent) contains "sqlmap/""#,
+            &http,
+        ),
+        (r#"len(http_request.url.path) == 10"#, &http),
+        (
+            r#"src_endpoint.ip == "192.0.2.10" and src_endpoint.ip == 192.0.2.10"#,
+            &http,
+        ),
+        (r#"src_endpoint.ip in cidr ["192.0.2.0/24"]"#, &http),
+        (r#"src_endpoint.ip startswith "192.0.2.""#, &http),
+        (
+            r#"src_endpoint.port < dst_endpoint.port or src_endpoint.port > 1024"#,
+            &http,
+        ),
+        (r#"answers.rdata == "198.51.100.7""#, &dns),
+        (r#"answers.rdata in cidr ["198.51.100.0/24"]"#, &dns),
+        (r#"answers.ttl < 100"#, &dns),
+        (r#"query.hostname iendswith ".EXAMPLE.com""#, &dns),
+        (r#"flags in ["ra"] and query.type == "A""#, &dns),
+        (r#"observables.value == "www.example.com""#, &dns),
+        (
+            r#"traffic.bytes_in > traffic.bytes_out and dst_endpoint.port in [80, 443]"#,
+            &flow,
+        ),
+        (r#"dst_endpoint.ip in [198.51.100.7, "10.0.0.1"]"#, &flow),
+        (r#"tls.client_hello.ciphers == 49195"#, &tls),
+        (r#"tls.certificate.sans == "198.51.100.7""#, &tls),
+        (r#"exists tls.ja4 and not exists query.hostname"#, &tls),
+        (r#"not http_request.url.path == "/x""#, &dns),
+        (r#"class_uid == 4003 and record == "dns""#, &dns),
+        (r#"true"#, &dns),
+        (r#"1 < 2"#, &dns),
+    ];
+    for (src, event) in yes {
+        assert!(
+            holds(src, event),
+            "{src} should hold on the {} sample",
+            event.kind().name()
+        );
+    }
+    let no = [
+        (r#"http_request.user_agent startswith "SQLMAP""#, &http),
+        (r#"http_request.http_method in ["get"]"#, &http),
+        (r#"http_request.url.path matches /^\/admin/"#, &http),
+        (
+            r#"src_endpoint.ip in cidr ["10.0.0.0/8", "fd00::/8"]"#,
+            &http,
+        ),
+        (r#"answers.ttl > 1000"#, &dns),
+        // A missing field makes every test false, != included.
+        (r#"http_request.url.path != "/x""#, &dns),
+        (r#"http_request.url.path == "/x""#, &dns),
+        (r#"len(http_request.url.path) >= 0"#, &dns),
+        (r#"exists http_request.url.path"#, &dns),
+        (r#"dst_endpoint.port in []"#, &flow),
+        (r#"false"#, &flow),
+    ];
+    for (src, event) in no {
+        assert!(
+            !holds(src, event),
+            "{src} should not hold on the {} sample",
+            event.kind().name()
+        );
+    }
+}
+
+#[test]
+fn condition_lists_its_fields() {
+    let c = compile_text(
+        r#"lower(query.hostname) contains "x" or query.hostname == "y" and exists rcode"#,
+    )
+    .unwrap();
+    assert_eq!(c.fields(), &["query.hostname", "rcode"]);
+}
