@@ -261,14 +261,6 @@ impl Src {
         }
     }
 
-    /// The field this operand reads, when it is a plain field.
-    pub(crate) fn field(&self) -> Option<&'static FieldDef> {
-        match self {
-            Src::Field(fd) => Some(fd),
-            _ => None,
-        }
-    }
-
     fn fields(&self, out: &mut Vec<&'static FieldDef>) {
         match self {
             Src::Field(fd) => out.push(fd),

@@ -32,13 +32,13 @@ pub(crate) enum TextTest {
     /// Ends with.
     EndsWith(Box<str>),
     /// Contains (memchr's substring search, prepared once).
-    Contains(memmem::Finder<'static>),
+    Contains(Box<memmem::Finder<'static>>),
     /// One of the case-insensitive tests.
-    NoCase(NoCase),
+    NoCase(Box<NoCase>),
     /// Equal to one of (sorted).
     OneOf(Box<[Box<str>]>),
     /// Equal to one of, ignoring case.
-    OneOfNoCase(NoCaseSet),
+    OneOfNoCase(Box<NoCaseSet>),
     /// Regex search.
     Regex(Regex),
 }
@@ -47,28 +47,48 @@ impl TextTest {
     /// The test `op` with `pattern`, case-sensitive or not.
     pub(crate) fn new(op: StrOp, pattern: &str, nocase: bool) -> Result<Self, String> {
         if nocase {
-            return NoCase::new(op, pattern).map(TextTest::NoCase);
+            return NoCase::new(op, pattern).map(|n| TextTest::NoCase(Box::new(n)));
         }
         let p: Box<str> = pattern.into();
         Ok(match op {
             StrOp::Equals => TextTest::Equals(p),
             StrOp::StartsWith => TextTest::StartsWith(p),
             StrOp::EndsWith => TextTest::EndsWith(p),
-            StrOp::Contains => {
-                TextTest::Contains(memmem::Finder::new(pattern.as_bytes()).into_owned())
-            }
+            StrOp::Contains => TextTest::Contains(Box::new(
+                memmem::Finder::new(pattern.as_bytes()).into_owned(),
+            )),
         })
     }
 
     /// Equal to one of `values` (case-insensitively when `nocase`).
     pub(crate) fn one_of(values: Vec<String>, nocase: bool) -> Result<Self, String> {
         if nocase {
-            return NoCaseSet::new(&values).map(TextTest::OneOfNoCase);
+            return NoCaseSet::new(&values).map(|n| TextTest::OneOfNoCase(Box::new(n)));
         }
         let mut v: Vec<Box<str>> = values.into_iter().map(String::into_boxed_str).collect();
         v.sort_unstable();
         v.dedup();
         Ok(TextTest::OneOf(v.into_boxed_slice()))
+    }
+
+    /// Texts one of which a passing value must contain, and whether
+    /// case-insensitively; None when the test needs no particular text (a
+    /// regex, an empty pattern).
+    pub(crate) fn required(&self) -> Option<(Vec<&str>, bool)> {
+        let (texts, nocase): (Vec<&str>, bool) = match self {
+            TextTest::Equals(p) | TextTest::StartsWith(p) | TextTest::EndsWith(p) => {
+                (vec![&**p], false)
+            }
+            TextTest::Contains(f) => (vec![std::str::from_utf8(f.needle()).ok()?], false),
+            TextTest::NoCase(n) => (vec![&*n.pattern], true),
+            TextTest::OneOf(set) => (set.iter().map(|v| &**v).collect(), false),
+            TextTest::OneOfNoCase(set) => (set.values.iter().map(|v| &**v).collect(), true),
+            TextTest::Regex(_) => return None,
+        };
+        if texts.is_empty() || texts.iter().any(|t| t.is_empty()) {
+            return None;
+        }
+        Some((texts, nocase))
     }
 
     /// Does `text` pass?
@@ -120,6 +140,8 @@ fn has_wide_fold(pattern: &str) -> bool {
 #[derive(Debug)]
 pub(crate) struct NoCase {
     op: StrOp,
+    /// The pattern as written.
+    pattern: Box<str>,
     /// The pattern in ASCII lower case.
     folded: Box<[u8]>,
     /// The pattern is ASCII.
@@ -161,6 +183,7 @@ impl NoCase {
         };
         Ok(Self {
             op,
+            pattern: pattern.into(),
             folded: pattern.to_ascii_lowercase().into_bytes().into_boxed_slice(),
             ascii,
             wide,
@@ -193,6 +216,8 @@ impl NoCase {
 /// `(?i)` alternation for what that cannot answer exactly.
 #[derive(Debug)]
 pub(crate) struct NoCaseSet {
+    /// The values as written.
+    values: Box<[Box<str>]>,
     ascii: Box<[Box<[u8]>]>,
     /// Some pattern is not ASCII (it could equal an ASCII text only through
     /// Unicode folding).
@@ -230,6 +255,7 @@ impl NoCaseSet {
             None
         };
         Ok(Self {
+            values: values.iter().map(|v| v.as_str().into()).collect(),
             ascii: ascii.into_boxed_slice(),
             any_non_ascii,
             any_wide,

@@ -52,6 +52,7 @@
 //! is true. `exists f` asks for a value directly.
 
 mod compile;
+mod index;
 mod lex;
 mod matcher;
 mod parse;
@@ -60,6 +61,7 @@ mod print;
 use crate::ast::Expr;
 
 pub use compile::{CheckError, CompileError, Condition};
+pub use index::{ConditionSet, SetStats};
 pub use print::{to_infix, to_tree};
 
 /// How deep parentheses, `not` and function calls may nest.

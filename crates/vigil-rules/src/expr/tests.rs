@@ -540,3 +540,227 @@ fn condition_lists_its_fields() {
     .unwrap();
     assert_eq!(c.fields(), &["query.hostname", "rcode"]);
 }
+
+// ---- ConditionSet against one-by-one evaluation ----
+
+use vigil_event::{Body, Event};
+
+const WORDS: &[&str] = &[
+    "/index.php",
+    "index",
+    "PHP",
+    "sqlmap",
+    "SQLMAP/1.7",
+    "www.example.com",
+    "EXAMPLE",
+    "kit",
+    "\u{212A}IT",
+    "é",
+    "É",
+    "ſelect",
+    "SELECT",
+    "union select",
+    "198.51.100.7",
+    "",
+    "a",
+    "/etc/passwd",
+];
+
+fn word() -> impl Strategy<Value = String> {
+    prop_oneof![
+        proptest::sample::select(WORDS).prop_map(str::to_owned),
+        (
+            proptest::sample::select(WORDS),
+            proptest::sample::select(WORDS)
+        )
+            .prop_map(|(a, b)| format!("{a}{b}")),
+    ]
+}
+
+const TEXT_FIELDS: &[&str] = &[
+    "http_request.url.path",
+    "http_request.user_agent",
+    "http_request.url.query_string",
+    "query.hostname",
+    "answers.rdata",
+    "dst_endpoint.hostname",
+    "tls.sni",
+    "observables.value",
+];
+const INT_FIELDS: &[&str] = &[
+    "dst_endpoint.port",
+    "answers.ttl",
+    "http_response.code",
+    "class_uid",
+];
+const INTS: &[i64] = &[53, 80, 443, 500, 300, 60, 4001, 4002, 4003, 2004];
+const IP_FIELDS: &[&str] = &["src_endpoint.ip", "dst_endpoint.ip"];
+const IPS: &[&str] = &[
+    "192.0.2.10",
+    "198.51.100.7",
+    "10.0.0.1",
+    "::ffff:192.0.2.10",
+];
+
+fn set_leaf() -> impl Strategy<Value = Expr> {
+    let text_field = || proptest::sample::select(TEXT_FIELDS).prop_map(field);
+    let int_field = || proptest::sample::select(INT_FIELDS).prop_map(field);
+    let ip_field = || proptest::sample::select(IP_FIELDS).prop_map(field);
+    let ip = || proptest::sample::select(IPS).prop_map(|s| Literal::Ip(s.parse().unwrap()));
+    prop_oneof![
+        4 => (text_field(), str_op(), word(), any::<bool>()).prop_map(|(operand, op, pattern, nocase)| {
+            Expr::Str { operand, op, pattern, nocase }
+        }),
+        2 => (text_field(), prop_oneof![Just(CmpOp::Eq), Just(CmpOp::Ne)], word())
+            .prop_map(|(lhs, op, w)| cmp(lhs, op, Operand::Literal(Literal::Str(w)))),
+        2 => (text_field(), proptest::collection::vec(word(), 1..4), any::<bool>()).prop_map(
+            |(operand, ws, nocase)| Expr::In {
+                operand,
+                values: ws.into_iter().map(Literal::Str).collect(),
+                nocase,
+            }
+        ),
+        1 => (text_field(), proptest::sample::select(vec!["^/", r"\.php$", "(?i)select", "e.a"]))
+            .prop_map(|(operand, p)| Expr::Matches { operand, pattern: p.into(), flags: String::new() }),
+        1 => (lower_of(text_field()), str_op(), word()).prop_map(|(operand, op, pattern)| Expr::Str {
+            operand,
+            op,
+            pattern,
+            nocase: false,
+        }),
+        2 => (int_field(), cmp_op(), proptest::sample::select(INTS))
+            .prop_map(|(lhs, op, n)| cmp(lhs, op, Operand::Literal(Literal::Int(n)))),
+        1 => (int_field(), proptest::collection::vec(proptest::sample::select(INTS), 1..4)).prop_map(
+            |(operand, ns)| Expr::In {
+                operand,
+                values: ns.into_iter().map(Literal::Int).collect(),
+                nocase: false,
+            }
+        ),
+        2 => (ip_field(), prop_oneof![Just(CmpOp::Eq), Just(CmpOp::Ne)], ip())
+            .prop_map(|(lhs, op, v)| cmp(lhs, op, Operand::Literal(v))),
+        1 => (ip_field(), proptest::collection::vec(ip(), 1..3)).prop_map(|(operand, values)| Expr::In {
+            operand,
+            values,
+            nocase: false,
+        }),
+        1 => (ip_field(), proptest::sample::select(vec!["192.0.2.0/24", "10.0.0.0/8", "::/0"]))
+            .prop_map(|(operand, n)| Expr::InCidr { operand, networks: vec![n.into()] }),
+        1 => proptest::sample::select(TEXT_FIELDS).prop_map(|f| Expr::Exists(f.into())),
+        1 => any::<bool>().prop_map(Expr::Const),
+    ]
+}
+
+fn lower_of(f: impl Strategy<Value = Operand>) -> impl Strategy<Value = Operand> {
+    f.prop_map(|o| Operand::Call(Func::Lower, vec![o]))
+}
+
+fn set_condition() -> impl Strategy<Value = Expr> {
+    set_leaf().prop_recursive(3, 12, 3, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 2..4).prop_map(Expr::and),
+            proptest::collection::vec(inner.clone(), 2..4).prop_map(Expr::or),
+            inner.prop_map(Expr::not),
+        ]
+    })
+}
+
+/// A sample event with its text fields replaced by generated words.
+fn set_event() -> impl Strategy<Value = Event> {
+    (
+        0..7usize,
+        proptest::collection::vec(word(), 4),
+        proptest::sample::select(INTS),
+        any::<bool>(),
+    )
+        .prop_map(|(which, words, port, lie_about_class)| {
+            let mut e = vigil_event::fields::samples().swap_remove(which);
+            let w = |i: usize| words.get(i).cloned().unwrap_or_default();
+            match &mut e.body {
+                Body::Http(h) => {
+                    h.http_request.url.path = w(0);
+                    h.http_request.user_agent = Some(w(1));
+                    h.http_request.url.query_string = Some(w(2));
+                    h.dst_endpoint.port = Some(port as u16);
+                }
+                Body::Dns(d) => {
+                    d.query.hostname = w(0);
+                    if let Some(a) = d.answers.first_mut() {
+                        a.rdata = w(1);
+                    }
+                    d.dst_endpoint.hostname = Some(w(2));
+                }
+                Body::Tls(t) => {
+                    t.tls.sni = Some(w(0));
+                    t.dst_endpoint.hostname = Some(w(1));
+                }
+                Body::Flow(f) => f.dst_endpoint.port = Some(port as u16),
+                _ => {}
+            }
+            if let Some(o) = e.observables.first_mut() {
+                o.value = w(3);
+            }
+            if lie_about_class {
+                // Hand-made JSON can carry a class its record does not have.
+                e.class_uid = 4002;
+            }
+            e
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    #[test]
+    fn condition_set_agrees_with_one_by_one_evaluation(
+        exprs in proptest::collection::vec(set_condition(), 1..40),
+        events in proptest::collection::vec(set_event(), 1..8),
+        shuffle in any::<u64>(),
+    ) {
+        let mut set = ConditionSet::new();
+        let mut singles = Vec::new();
+        // Ids sparse and added out of order.
+        let n = exprs.len();
+        for k in 0..n {
+            let i = (k + shuffle as usize) % n;
+            let id = i * 3 + 1;
+            set.add(id, &exprs[i]).unwrap();
+            singles.push((id, compile(&exprs[i]).unwrap()));
+        }
+        singles.sort_by_key(|(id, _)| *id);
+        let mut out = Vec::new();
+        for e in &events {
+            set.matches(e, &mut out);
+            let want: Vec<usize> = singles.iter().filter(|(_, c)| c.matches(e)).map(|(id, _)| *id).collect();
+            prop_assert_eq!(&out, &want, "event {:?}", e.kind());
+        }
+    }
+}
+
+#[test]
+fn condition_set_indexes_by_literal_and_class() {
+    let mut set = ConditionSet::new();
+    let conds = [
+        r#"http_request.url.path contains "/etc/passwd""#,
+        r#"query.hostname iendswith ".onion" or query.hostname iendswith ".bit""#,
+        r#"dst_endpoint.port == 4444 and class_uid == 4001"#,
+        r#"http_response.code >= 500"#,
+        r#"not exists raw_data"#,
+        r#"class_uid == 4003 and http_request.url.path == "/""#,
+        r#"http_request.user_agent icontains "sqlmap" and http_request.url.path endswith ".php""#,
+    ];
+    for (i, c) in conds.iter().enumerate() {
+        set.add(i, &parse(c).unwrap()).unwrap();
+    }
+    let stats = set.stats();
+    assert_eq!(stats.conditions, 7);
+    assert_eq!(stats.by_literal, 4);
+    assert_eq!(stats.by_class, 1);
+    assert_eq!(stats.any_class, 1);
+    assert_eq!(stats.never, 1);
+    let mut out = Vec::new();
+    set.matches(&sample("http"), &mut out);
+    assert_eq!(out, vec![3, 6]);
+    set.matches(&sample("dns"), &mut out);
+    assert!(out.is_empty());
+}
