@@ -8,15 +8,13 @@
 //! - [`correlate`]: windows in event time, the correlation kinds,
 //!   meta-events, chaining, bounded state.
 //! - [`duration`]: durations as rule files write them (`30s`, `5m`, `1h`).
-//!
-//! Still to come in this crate (issue 6): `expr` (parse, check against the
-//! event schema, print as infix and as a tree, compile to an evaluator,
-//! index by event class), `sigma`
-//! (import of Sigma rules and Sigma correlation rules through a field
-//! mapping) and `action` (webhook, e-mail, syslog, program).
+//! - [`expr`]: the expression language: parse, check against the event
+//!   schema, print as infix and as a tree, compile to an evaluator, index
+//!   many conditions by event class and required literals.
 #![deny(missing_docs)]
 
 pub mod ast;
 pub mod correlate;
 pub mod duration;
+pub mod expr;
 pub mod spec;
