@@ -407,11 +407,9 @@ impl<'a> Detection<'a> {
         let operand = || Operand::Field(path.to_owned());
         if let Target::Extension(_) = target {
             if mods.kind != Kind::Plain || !mods.steps.is_empty() {
-                return Err(Reason::Modifier {
-                    field: field.to_owned(),
-                    modifier: "(any)".into(),
-                    problem: "a file extension field takes plain values".into(),
-                });
+                return Err(bad(
+                    "a file extension field takes plain values, without modifiers".into(),
+                ));
             }
         }
         let mut groups: Vec<Vec<Expr>> = Vec::with_capacity(values.len());

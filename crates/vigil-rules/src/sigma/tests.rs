@@ -940,6 +940,20 @@ fn duplicate_ids_are_rejected_once() {
 }
 
 #[test]
+fn proxy_file_extensions_come_from_the_path() {
+    let text = "title: X\nlogsource:\n  category: proxy\ndetection:\n  sel:\n    c-uri-extension:\n      - exe\n      - ps1\n  condition: sel\n";
+    let e = expr(text);
+    assert!(matches(&e, &get("/dl/setup.EXE?from=mail")));
+    assert!(matches(&e, &get("/a.ps1")));
+    assert!(!matches(&e, &get("/dl/exe")));
+    assert!(!matches(&e, &get("/dl/setup.exe.txt")));
+    assert!(
+        reason(&text.replace("c-uri-extension:", "c-uri-extension|contains:"))
+            .contains("without modifiers")
+    );
+}
+
+#[test]
 fn dns_rules_on_dns_events() {
     let text = "title: TXT\nlogsource:\n  category: dns\ndetection:\n  selection:\n    record_type: 'TXT'\n    answer|contains:\n      - 'IEX'\n      - 'cmd.exe'\n  condition: selection\n";
     let e = expr(text);

@@ -148,7 +148,7 @@ impl Pattern {
     }
 
     /// The pattern as a regular expression (anchored where the pattern
-    /// has no `*` at that end).
+    /// has no `*` at that end), to be used with `.` matching newlines.
     pub(crate) fn to_regex(&self) -> String {
         let mut out = String::new();
         let n = self.pieces.len();
@@ -179,9 +179,10 @@ impl Pattern {
                 }
             }
         }
-        if self.pieces.iter().all(|p| *p == Piece::Any) {
-            // Only `*`: anything.
-            out.push_str("^.*$");
+        if self.pieces.is_empty() {
+            // The empty value: the empty text. (A lone `*` left `out`
+            // empty, which matches anything.)
+            out.push_str("^$");
         }
         out
     }
@@ -335,6 +336,37 @@ mod tests {
         };
         assert_eq!((pattern.as_str(), flags.as_str()), (r"^prog.\.exe$", "s"));
         assert_eq!(Pattern::parse("*a*b").to_regex(), "a.*b$");
+    }
+
+    /// Sigma's wildcard semantics, written the slow obvious way.
+    fn glob(p: &[char], t: &[char]) -> bool {
+        match p.split_first() {
+            None => t.is_empty(),
+            Some(('*', rest)) => (0..=t.len()).any(|i| glob(rest, t.get(i..).unwrap_or(&[]))),
+            Some(('?', rest)) => !t.is_empty() && glob(rest, t.get(1..).unwrap_or(&[])),
+            Some((c, rest)) => t.first() == Some(c) && glob(rest, t.get(1..).unwrap_or(&[])),
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn regex_agrees_with_glob(pattern in "[ab.*?]{0,6}", text in "[ab.\n]{0,8}") {
+            let p = Pattern::parse(&pattern);
+            let re = regex::RegexBuilder::new(&p.to_regex())
+                .dot_matches_new_line(true)
+                .build()
+                .unwrap();
+            let pc: Vec<char> = pattern.chars().collect();
+            let tc: Vec<char> = text.chars().collect();
+            proptest::prop_assert_eq!(re.is_match(&text), glob(&pc, &tc), "{:?}", p.to_regex());
+        }
+
+        #[test]
+        fn text_without_wildcards_is_literal(text in "[a-z:/. \\-]{0,12}") {
+            // A backslash followed by a backslash is one; otherwise literal.
+            let expected = text.replace("\\\\", "\\");
+            proptest::prop_assert_eq!(Pattern::parse(&text).as_text(), Some(expected));
+        }
     }
 
     #[test]
