@@ -5,16 +5,19 @@
 //!   Sigma importer.
 //! - [`spec`]: the YAML rule file format (single-event rules, correlation
 //!   rules, when they fire, suppression, actions).
+//! - [`correlate`]: windows in event time, the correlation kinds,
+//!   meta-events, chaining, bounded state.
+//! - [`duration`]: durations as rule files write them (`30s`, `5m`, `1h`).
 //! - [`sigma`]: import of Sigma rules and Sigma correlation rules through a
 //!   field mapping, with a reason for every rule Vigil cannot run.
 //!
 //! Still to come in this crate (issue 6): `expr` (parse, check against the
 //! event schema, print as infix and as a tree, compile to an evaluator,
-//! index by event class), `correlate` (windows in event time, the
-//! correlation kinds, meta-events, chaining, bounded state) and `action`
-//! (webhook, e-mail, syslog, program).
+//! index by event class) and `action` (webhook, e-mail, syslog, program).
 #![deny(missing_docs)]
 
 pub mod ast;
+pub mod correlate;
+pub mod duration;
 pub mod sigma;
 pub mod spec;

@@ -15,7 +15,7 @@
 //! others; its unparsable lines count as skipped input.
 
 use std::fs::File;
-use std::io::{BufReader, IsTerminal};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -160,7 +160,9 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
                 continue;
             }
         };
-        let mut reader = match CaptureReader::new(BufReader::with_capacity(1 << 20, file)) {
+        // No BufReader: the capture reader keeps its own 2 MiB buffer, and a
+        // second one in front of it only copies every byte once more.
+        let mut reader = match CaptureReader::new(file) {
             Ok(reader) => reader,
             Err(error) => {
                 diagnostics.file_error(&name, &error.to_string());

@@ -1,5 +1,7 @@
 //! The `vigil` binary: CLI subcommands that wire Vigil's crates together.
 
+#[allow(dead_code)] // wired into `vigil analyze --rules` with the rule engine (issue 6)
+mod actions;
 mod analyze;
 mod bots;
 mod config;

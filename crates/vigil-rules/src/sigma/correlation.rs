@@ -184,18 +184,23 @@ impl Correlation {
 
     /// The Vigil correlation, given the Vigil ids of the referenced rules
     /// (in `rules` order) and a function that maps a Sigma field name, as
-    /// seen by the referenced rule at that position, to a Vigil field.
+    /// seen by the referenced rule at that position, to a Vigil field. A
+    /// group-by name (or the value_count field) that is the same Vigil
+    /// field in every referenced rule becomes that field; one that differs
+    /// between them (through `aliases`, or through the rules' log sources)
+    /// becomes an alias with the Vigil field per referenced rule.
     pub(crate) fn to_spec(
         &self,
         rule_ids: Vec<String>,
         map_field: &mut dyn FnMut(usize, &str) -> Result<String, Reason>,
     ) -> Result<CorrelationSpec, Reason> {
+        let mut aliases = BTreeMap::new();
         let mut group_by = Vec::with_capacity(self.group_by.len());
         for name in &self.group_by {
-            group_by.push(self.one_field(name, map_field)?);
+            group_by.push(self.one_field(name, &rule_ids, map_field, &mut aliases)?);
         }
         let field = match &self.field {
-            Some(f) => Some(self.one_field(f, map_field)?),
+            Some(f) => Some(self.one_field(f, &rule_ids, map_field, &mut aliases)?),
             None => None,
         };
         Ok(CorrelationSpec {
@@ -208,17 +213,20 @@ impl Correlation {
             after: None,
             lateness: None,
             max_groups: None,
+            aliases,
         })
     }
 
-    /// The Vigil field for `name` (a field or an alias) across every
-    /// referenced rule; they must agree.
+    /// The Vigil field (or alias) for `name` (a Sigma field or an alias
+    /// name) across every referenced rule.
     fn one_field(
         &self,
         name: &str,
+        rule_ids: &[String],
         map_field: &mut dyn FnMut(usize, &str) -> Result<String, Reason>,
+        aliases: &mut BTreeMap<String, BTreeMap<String, String>>,
     ) -> Result<String, Reason> {
-        let mut found: Option<String> = None;
+        let mut paths = Vec::with_capacity(self.rules.len());
         for (i, rule) in self.rules.iter().enumerate() {
             let sigma_field = match self.aliases.get(name) {
                 Some(per_rule) => per_rule.get(rule).ok_or_else(|| {
@@ -226,19 +234,17 @@ impl Correlation {
                 })?,
                 None => name,
             };
-            let path = map_field(i, sigma_field)?;
-            match &found {
-                Some(p) if *p != path => {
-                    return Err(Reason::Correlation(format!(
-                        "`{name}` is `{p}` in one rule and `{path}` in another; \
-                         per-rule group fields are not supported"
-                    )))
-                }
-                Some(_) => {}
-                None => found = Some(path),
-            }
+            paths.push(map_field(i, sigma_field)?);
         }
-        found.ok_or(Reason::Missing("correlation.rules"))
+        let Some(first) = paths.first() else {
+            return Err(Reason::Missing("correlation.rules"));
+        };
+        if paths.iter().all(|p| p == first) {
+            return Ok(first.clone());
+        }
+        let per_rule = rule_ids.iter().cloned().zip(paths).collect();
+        aliases.insert(name.to_owned(), per_rule);
+        Ok(name.to_owned())
     }
 }
 
@@ -339,16 +345,16 @@ mod tests {
             None,
         )
         .unwrap();
-        // Both map to one Vigil field: accepted.
+        let ids = vec!["id-error".to_owned(), "id-conn".to_owned()];
+        // Both map to one Vigil field: that field, no alias.
         let spec = c
-            .to_spec(vec!["x".into(), "y".into()], &mut |_, _| {
-                Ok("dst_endpoint.ip".into())
-            })
+            .to_spec(ids.clone(), &mut |_, _| Ok("dst_endpoint.ip".into()))
             .unwrap();
         assert_eq!(spec.group_by, vec!["dst_endpoint.ip"]);
-        // They differ: refused, naming both.
-        let err = c
-            .to_spec(vec!["x".into(), "y".into()], &mut |_, f| {
+        assert!(spec.aliases.is_empty());
+        // They differ: an alias with the field per input rule, by Vigil id.
+        let spec = c
+            .to_spec(ids, &mut |_, f| {
                 Ok(if f == "source.ip" {
                     "src_endpoint.ip"
                 } else {
@@ -356,11 +362,27 @@ mod tests {
                 }
                 .into())
             })
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("src_endpoint.ip") && err.contains("dst_endpoint.ip"),
-            "{err}"
+            .unwrap();
+        assert_eq!(spec.group_by, vec!["internal_ip"]);
+        assert_eq!(
+            spec.aliases.get("internal_ip"),
+            Some(&BTreeMap::from([
+                ("id-error".to_owned(), "dst_endpoint.ip".to_owned()),
+                ("id-conn".to_owned(), "src_endpoint.ip".to_owned()),
+            ]))
+        );
+        // An alias without a field for one of the rules is an error.
+        let c = Correlation::parse(
+            &section("correlation:\n  type: temporal\n  rules: [a, b]\n  group-by: [ip]\n  timespan: 10s\n  aliases:\n    ip:\n      a: x\n"),
+            None,
+        )
+        .unwrap();
+        let err = c
+            .to_spec(vec!["a".into(), "b".into()], &mut |_, f| Ok(f.into()))
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "correlation: alias `ip` has no field for rule `b`"
         );
     }
 }
