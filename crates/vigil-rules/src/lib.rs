@@ -11,10 +11,13 @@
 //! - [`expr`]: the expression language: parse, check against the event
 //!   schema, print as infix and as a tree, compile to an evaluator, index
 //!   many conditions by event class and required literals.
+//! - [`sigma`]: Sigma rules and Sigma correlation rules imported through a
+//!   field mapping, with a reason for every rule not accepted.
 #![deny(missing_docs)]
 
 pub mod ast;
 pub mod correlate;
 pub mod duration;
 pub mod expr;
+pub mod sigma;
 pub mod spec;

@@ -457,8 +457,11 @@ impl WebLogs {
             self.detector.observe(&self.record);
             self.last_ts = self.last_ts.max(self.record.time);
             if let Some(log_name) = &log_name {
-                self.events
-                    .push(vigil_weblog::ocsf::to_event(&self.record, Some(log_name)));
+                self.events.push(vigil_weblog::ocsf::to_event(
+                    &self.record,
+                    Some(log_name),
+                    Some(reader.last_line()),
+                ));
             }
             let verdicts = self.detector.take_verdicts();
             if !verdicts.is_empty() {
