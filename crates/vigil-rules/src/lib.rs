@@ -19,5 +19,6 @@ pub mod ast;
 pub mod correlate;
 pub mod duration;
 pub mod expr;
+pub mod ruleset;
 pub mod sigma;
 pub mod spec;
