@@ -214,7 +214,6 @@ fn load_vigil(source: &Source, loaded: &mut Loaded) {
                 continue;
             }
         };
-        let mut spec = spec;
         let expr = match spec.condition.as_deref() {
             Some(text) => match expr::parse_spanned(text) {
                 Err(err) => {
@@ -250,9 +249,6 @@ fn load_vigil(source: &Source, loaded: &mut Loaded) {
             }
             None => None,
         };
-        spec.origin
-            .entry("file".into())
-            .or_insert_with(|| source.name.clone());
         loaded.rules.push(LoadedRule {
             spec,
             expr,
