@@ -8,16 +8,16 @@
 //! - [`correlate`]: windows in event time, the correlation kinds,
 //!   meta-events, chaining, bounded state.
 //! - [`duration`]: durations as rule files write them (`30s`, `5m`, `1h`).
+//! - [`expr`]: the expression language: parse, check against the event
+//!   schema, print as infix and as a tree, compile to an evaluator, index
+//!   many conditions by event class and required literals.
 //! - [`sigma`]: import of Sigma rules and Sigma correlation rules through a
 //!   field mapping, with a reason for every rule Vigil cannot run.
-//!
-//! Still to come in this crate (issue 6): `expr` (parse, check against the
-//! event schema, print as infix and as a tree, compile to an evaluator,
-//! index by event class) and `action` (webhook, e-mail, syslog, program).
 #![deny(missing_docs)]
 
 pub mod ast;
 pub mod correlate;
 pub mod duration;
+pub mod expr;
 pub mod sigma;
 pub mod spec;

@@ -157,6 +157,11 @@ pub enum Reason {
     /// Another document has the same id.
     #[error("duplicate rule id `{0}`")]
     DuplicateId(String),
+    /// The translated condition does not fit the event schema (a mapping
+    /// that names a field Vigil does not have, a text test on a number, a
+    /// regex the regex engine does not take).
+    #[error("condition does not fit the event schema: {0}")]
+    Schema(String),
 }
 
 /// One accepted rule: the Vigil rule and, for single-event rules, its
@@ -623,6 +628,8 @@ impl Import<'_> {
             Some(filter) => Expr::and(vec![filter, condition]),
             None => condition,
         };
+        // Accepted means it compiles.
+        crate::expr::check(&expr).map_err(|e| Reason::Schema(e.to_string()))?;
         let spec = self
             .base_spec(i, Some(&logsource))
             .ok_or(Reason::Missing("detection"))?;

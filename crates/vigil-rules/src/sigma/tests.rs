@@ -4,18 +4,14 @@
 
 use std::net::IpAddr;
 
-use serde_json::Value as Json;
 use vigil_event::{
     Body, ConnectionInfo, DnsActivity, DnsAnswer, DnsQuery, Endpoint, Event, HttpActivity,
     HttpRequest, HttpResponse, Timestamp, Url,
 };
 
 use super::*;
-use crate::ast;
 use crate::ast::{CmpOp, Literal, Operand, StrOp};
-
-#[path = "../../tests/support/eval.rs"]
-mod eval;
+use crate::expr;
 
 /// A web-server rule with `detection` (indented two spaces under it).
 fn web(detection: &str) -> String {
@@ -82,7 +78,7 @@ impl Default for Req<'_> {
     }
 }
 
-fn http(r: Req<'_>) -> Json {
+fn http(r: Req<'_>) -> Event {
     let (path, query) = match r.target.split_once('?') {
         Some((p, q)) => (p, Some(q)),
         None => (r.target, None),
@@ -134,18 +130,18 @@ fn http(r: Req<'_>) -> Json {
         r.referer.unwrap_or("-"),
         r.ua.unwrap_or("-")
     ));
-    serde_json::from_str(&event.to_json_line().unwrap()).unwrap()
+    event
 }
 
-fn get(target: &str) -> Json {
+fn get(target: &str) -> Event {
     http(Req {
         target,
         ..Req::default()
     })
 }
 
-fn dns(query: &str, qtype: &str, answers: &[&str]) -> Json {
-    let event = Event::new(
+fn dns(query: &str, qtype: &str, answers: &[&str]) -> Event {
+    Event::new(
         Timestamp::from_nanos(1_700_000_000_000_000_000),
         Body::Dns(DnsActivity {
             src_endpoint: Endpoint::new("10.0.0.5".parse().unwrap(), 53000),
@@ -178,12 +174,14 @@ fn dns(query: &str, qtype: &str, answers: &[&str]) -> Json {
             rtt_us: None,
             pairing: "answered".into(),
         }),
-    );
-    serde_json::from_str(&event.to_json_line().unwrap()).unwrap()
+    )
 }
 
-fn matches(e: &Expr, event: &Json) -> bool {
-    eval::eval(e, event)
+/// Whether the compiled condition holds for `event`.
+fn matches(e: &Expr, event: &Event) -> bool {
+    expr::compile(e)
+        .unwrap_or_else(|err| panic!("{err}: {}", expr::to_infix(e)))
+        .matches(event)
 }
 
 #[test]
@@ -428,10 +426,13 @@ fn regular_expressions_and_their_flags() {
     ));
     let Expr::And(parts) = &e else { panic!() };
     assert!(matches!(parts.get(1), Some(Expr::Matches { flags, .. }) if flags == "ims"));
-    assert!(reason(&web(
-        "  sel:\n    cs-uri-query|re: '(unclosed'\n  condition: sel\n"
-    ))
-    .contains("invalid regular expression"));
+    let why = reason(&web(
+        "  sel:\n    cs-uri-query|re: '(unclosed'\n  condition: sel\n",
+    ));
+    assert!(
+        why.starts_with("condition does not fit the event schema: invalid regex"),
+        "{why}"
+    );
     assert_eq!(
         reason(&web("  sel:\n    cs-uri-query|i: 'x'\n  condition: sel\n")),
         "unsupported modifier `i`"
@@ -1046,6 +1047,16 @@ fn the_sigma_corpus_imports() {
     );
     assert_eq!(accepted_from("network/dns/"), files_in("network/dns/"));
     assert!(accepted_from("proxy_generic") >= files_in("proxy_generic") - 2);
+    // Every accepted condition compiles, and prints as condition text that
+    // parses back to the same tree (what `into_spec(expr::to_infix)` keeps).
+    for a in &report.accepted {
+        let Some(e) = &a.expr else { continue };
+        let text = expr::to_infix(e);
+        assert_eq!(expr::parse(&text).as_ref(), Ok(e), "{}: {text}", a.spec.id);
+        assert!(expr::compile(e).is_ok(), "{}", a.spec.id);
+        let spec = a.clone().into_spec(expr::to_infix);
+        assert!(expr::compile_text(spec.condition.as_deref().unwrap_or_default()).is_ok());
+    }
     // Rule ids are unique.
     let mut ids: Vec<&str> = report.accepted.iter().map(|a| a.spec.id.as_str()).collect();
     ids.sort_unstable();
