@@ -967,6 +967,44 @@ fn correlation_refusals() {
 }
 
 #[test]
+fn long_chains_resolve_in_order_without_recursion() {
+    // The last stage first: resolving it resolves the whole chain.
+    let mut text = String::new();
+    for i in (1..=200).rev() {
+        text.push_str(&format!(
+            "title: c{i}\nname: c{i}\ncorrelation:\n  type: event_count\n  rules: [c{}]\n  timespan: 1m\n  condition: {{gte: 2}}\n---\n",
+            i - 1
+        ));
+    }
+    text.push_str(
+        "title: base\nname: c0\nlogsource:\n  category: dns\ndetection:\n  s:\n    query: x\n  condition: s\n",
+    );
+    let report = import_one(&text);
+    assert_eq!(report.total(), 201);
+    assert_eq!(report.accepted.len(), 201, "{}", report.summary());
+    let last = report
+        .accepted
+        .iter()
+        .find(|r| r.spec.id == "c200")
+        .unwrap();
+    assert_eq!(
+        last.spec.correlation.as_ref().map(|c| c.rules.clone()),
+        Some(vec!["c199".to_owned()])
+    );
+    // A broken base rejects the whole chain, each naming the first cause.
+    let broken = text.replace("query: x", "Z: 1");
+    let report = import_one(&broken);
+    assert_eq!(report.accepted.len(), 0);
+    assert!(report
+        .rejected
+        .iter()
+        .all(|r| r.reason.to_string().len() < 200));
+    assert!(report
+        .summary()
+        .contains("(field `Z` not mapped for category: dns)"));
+}
+
+#[test]
 fn duplicate_ids_are_rejected_once() {
     let one = web("  sel:\n    cs-method: GET\n  condition: sel\n");
     let r = import(
