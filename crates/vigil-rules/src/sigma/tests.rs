@@ -1140,3 +1140,42 @@ fn the_sigma_corpus_imports() {
     ids.dedup();
     assert_eq!(ids.len(), n);
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
+
+    /// Any text: accepted or rejected, never a panic, every document counted.
+    #[test]
+    fn import_never_panics_on_text(text in "[a-z:|*?\\\\ \\n'\"{}\\[\\]()-]{0,160}") {
+        let report = import_one(&text);
+        proptest::prop_assert!(report.summary().ends_with("rules"));
+    }
+
+    /// Rule-shaped text with random fields, modifiers, values and
+    /// conditions: what is accepted compiles.
+    #[test]
+    fn accepted_rules_compile(
+        field in proptest::sample::select(vec!["cs-method", "c-ip", "sc-status", "cs-referer", "cs-uri-query", "", "nope"]),
+        mods in proptest::collection::vec(proptest::sample::select(vec![
+            "contains", "startswith", "endswith", "all", "re", "i", "cidr", "exists", "gt", "lte",
+            "base64", "base64offset", "windash", "cased", "neq", "fieldref", "utf16",
+        ]), 0..3),
+        value in proptest::sample::select(vec![
+            "'x'", "'*a?b*'", "404", "'10.0.0.0/8'", "true", "null", "['a', 'b']", "'(a|b)+'", "''", "'c-ip'", "[1, 'x']",
+        ]),
+        cond in proptest::sample::select(vec![
+            "sel", "not sel", "1 of them", "all of s*", "sel and (sel or not sel)", "sel | count() > 1", "x",
+        ]),
+    ) {
+        let key = std::iter::once(field).chain(mods).collect::<Vec<_>>().join("|");
+        let text = web(&format!("  sel:\n    '{key}': {value}\n  condition: {cond}\n"));
+        let report = import_one(&text);
+        proptest::prop_assert_eq!(report.total(), 1);
+        for a in &report.accepted {
+            let e = a.expr.as_ref().unwrap();
+            proptest::prop_assert!(expr::compile(e).is_ok(), "{}", expr::to_infix(e));
+            let back = expr::parse(&expr::to_infix(e));
+            proptest::prop_assert_eq!(back.as_ref(), Ok(e));
+        }
+    }
+}
