@@ -11,13 +11,14 @@
 //! - [`expr`]: the expression language: parse, check against the event
 //!   schema, print as infix and as a tree, compile to an evaluator, index
 //!   many conditions by event class and required literals.
-//! - [`sigma`]: import of Sigma rules and Sigma correlation rules through a
-//!   field mapping, with a reason for every rule Vigil cannot run.
+//! - [`sigma`]: Sigma rules and Sigma correlation rules imported through a
+//!   field mapping, with a reason for every rule not accepted.
 #![deny(missing_docs)]
 
 pub mod ast;
 pub mod correlate;
 pub mod duration;
 pub mod expr;
+pub mod ruleset;
 pub mod sigma;
 pub mod spec;
