@@ -3,14 +3,8 @@
 //! successful login" (names, a chained `event_count` into a
 //! `temporal_ordered`, `generate`) on web-server events, and its field
 //! aliases example (the same address as the server of one rule's events
-//! and the client of another's). Single-event rules are evaluated with the
-//! test evaluator; what matched is observed by the [`Correlator`].
-
-#[path = "support/eval.rs"]
-mod eval;
-
-// The test evaluator names the condition tree as `super::ast`.
-use vigil_rules::ast;
+//! and the client of another's). Single-event rules are compiled
+//! (`expr::compile`); what they match is observed by the [`Correlator`].
 
 use std::net::IpAddr;
 
@@ -18,6 +12,7 @@ use vigil_event::{
     Body, ConnectionInfo, Endpoint, Event, HttpActivity, HttpRequest, HttpResponse, Timestamp, Url,
 };
 use vigil_rules::correlate::{Correlator, CorrelatorConfig, UidAssigner};
+use vigil_rules::expr;
 use vigil_rules::sigma::{import, ImportedRule, Mapping, Source};
 use vigil_rules::spec::RuleSpec;
 
@@ -149,15 +144,18 @@ fn run(text: &str, events: Vec<Event>) -> (Vec<(String, String)>, Vec<ImportedRu
     let specs: Vec<RuleSpec> = report.accepted.iter().map(|r| r.spec.clone()).collect();
     let mut correlator = Correlator::new(&specs, CorrelatorConfig::default())
         .unwrap_or_else(|e| panic!("the engine takes the imported rules: {e:?}"));
+    let conditions: Vec<(&str, expr::Condition)> = report
+        .accepted
+        .iter()
+        .filter_map(|r| Some((r.spec.id.as_str(), expr::compile(r.expr.as_ref()?).unwrap())))
+        .collect();
     let mut uids = UidAssigner::default();
     let mut meta = Vec::new();
     for mut event in events {
         uids.assign(&mut event);
-        let json: serde_json::Value = serde_json::from_str(&event.to_json_line().unwrap()).unwrap();
-        for rule in &report.accepted {
-            let Some(expr) = &rule.expr else { continue };
-            if eval::eval(expr, &json) {
-                if let Some(h) = correlator.handle(&rule.spec.id) {
+        for (id, condition) in &conditions {
+            if condition.matches(&event) {
+                if let Some(h) = correlator.handle(id) {
                     meta.extend(correlator.observe(h, &event));
                 }
             }

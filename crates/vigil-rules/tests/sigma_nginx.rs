@@ -4,24 +4,21 @@
 //! and benign requests in between. nginx runs on 127.0.0.1 in a temporary
 //! prefix; its `combined` log is read back with vigil-weblog's reader, each
 //! line becomes the HTTP event Vigil makes of it (with the line as
-//! `raw_data` for keyword rules), and every imported web-server rule is
-//! evaluated on every event. Each attack must be found by exactly the
+//! `raw_data` for keyword rules), and every imported web-server rule,
+//! printed into its rule as condition text and compiled from it, is
+//! evaluated on every event (and, all together, through the indexed
+//! condition set, which must agree). Each attack must be found by exactly the
 //! rules expected (by their SigmaHQ ids) and each benign request by none.
 
 #[path = "../../vigil-weblog/tests/support/mod.rs"]
 mod support;
-
-#[path = "support/eval.rs"]
-mod eval;
-
-// The test evaluator names the condition tree as `super::ast`.
-use vigil_rules::ast;
 
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use vigil_rules::expr;
 use vigil_rules::sigma::{import, read_sources, Mapping};
 use vigil_weblog::{AccessRecord, LogReader, Parser};
 
@@ -224,11 +221,19 @@ fn sigma_web_rules_find_real_attacks_in_nginx_logs() {
         "every web-server rule imports:\n{}",
         report.summary()
     );
-    let rules: Vec<(String, _)> = report
-        .accepted
-        .into_iter()
-        .map(|r| (r.spec.id, r.expr.expect("single-event rule")))
-        .collect();
+    // As the rule runtime takes them: the condition printed into the rule
+    // (`into_spec(expr::to_infix)`), compiled from that text; and all of
+    // them in one indexed set.
+    let mut set = expr::ConditionSet::new();
+    let mut rules = Vec::new();
+    for (i, r) in report.accepted.into_iter().enumerate() {
+        set.add(i, r.expr.as_ref().expect("single-event rule"))
+            .unwrap();
+        let spec = r.into_spec(expr::to_infix);
+        let text = spec.condition.expect("a condition");
+        let condition = expr::compile_text(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+        rules.push((spec.id, condition));
+    }
     assert_eq!(rules.len(), sources.len());
 
     // A real nginx that answers every request with 200 (the SQL injection,
@@ -279,24 +284,32 @@ fn sigma_web_rules_find_real_attacks_in_nginx_logs() {
     while reader.next_into(&mut record).unwrap() {
         let event =
             vigil_weblog::ocsf::to_event(&record, Some("access.log"), Some(reader.last_line()));
-        let json: serde_json::Value = serde_json::from_str(&event.to_json_line().unwrap()).unwrap();
         events.push((
             String::from_utf8_lossy(reader.last_line()).into_owned(),
-            json,
+            event,
         ));
     }
     assert_eq!(reader.stats().bad, 0);
     assert_eq!(events.len(), REQUESTS.len(), "one log line per request");
 
     let mut found_any = BTreeSet::new();
-    for (r, (line, json)) in REQUESTS.iter().zip(&events) {
+    let mut from_set = Vec::new();
+    for (r, (line, event)) in REQUESTS.iter().zip(&events) {
         let matched: BTreeSet<&str> = rules
             .iter()
-            .filter(|(_, e)| eval::eval(e, json))
+            .filter(|(_, c)| c.matches(event))
             .map(|(id, _)| id.as_str())
             .collect();
         let expected: BTreeSet<&str> = r.expect.iter().copied().collect();
         assert_eq!(matched, expected, "{}: {line}", r.what);
+        // The indexed set finds the same rules.
+        from_set.clear();
+        set.matches(event, &mut from_set);
+        let indexed: BTreeSet<&str> = from_set
+            .iter()
+            .filter_map(|&i| rules.get(i).map(|(id, _)| id.as_str()))
+            .collect();
+        assert_eq!(indexed, matched, "{}: {line}", r.what);
         found_any.extend(matched);
     }
     // The attacks exercise every web-server rule.

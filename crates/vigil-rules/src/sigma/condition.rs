@@ -72,6 +72,8 @@ fn glob(pattern: &str, name: &str) -> bool {
 struct Parser<'a> {
     tokens: Vec<Token>,
     pos: usize,
+    /// Parentheses and `not`s open around the current position.
+    depth: usize,
     names: &'a [String],
     resolve: &'a mut dyn FnMut(&str) -> Result<Expr, Reason>,
 }
@@ -105,9 +107,25 @@ impl Parser<'_> {
     fn not(&mut self) -> Result<Expr, Reason> {
         if self.peek_word() == Some("not") {
             self.pos += 1;
-            return Ok(Expr::not(self.not()?));
+            self.enter()?;
+            let inner = self.not()?;
+            self.depth -= 1;
+            return Ok(Expr::not(inner));
         }
         self.primary()
+    }
+
+    /// One level deeper; refused past [`crate::expr::MAX_DEPTH`] (the
+    /// parser recurses, and the condition tree must stay printable).
+    fn enter(&mut self) -> Result<(), Reason> {
+        self.depth += 1;
+        if self.depth > crate::expr::MAX_DEPTH {
+            return Err(Reason::Condition(format!(
+                "nested deeper than {} levels",
+                crate::expr::MAX_DEPTH
+            )));
+        }
+        Ok(())
     }
 
     fn primary(&mut self) -> Result<Expr, Reason> {
@@ -119,7 +137,9 @@ impl Parser<'_> {
             )),
             Some(Token::Close) => Err(Reason::Condition("unexpected `)`".into())),
             Some(Token::Open) => {
+                self.enter()?;
                 let inner = self.or()?;
+                self.depth -= 1;
                 match self.tokens.get(self.pos) {
                     Some(Token::Close) => {
                         self.pos += 1;
@@ -208,6 +228,7 @@ pub(crate) fn parse(
     let mut p = Parser {
         tokens,
         pos: 0,
+        depth: 0,
         names,
         resolve,
     };
@@ -318,6 +339,11 @@ mod tests {
         assert!(err("a*").contains("outside"));
         assert!(err("").contains("empty"));
         assert!(err("a )").contains("unexpected `)`"));
+        let deep = format!("{}a{}", "(".repeat(100_000), ")".repeat(100_000));
+        assert!(err(&deep).contains("nested deeper"));
+        assert!(err(&"not ".repeat(100_000)).contains("nested deeper"));
+        let fine = format!("{}a{}", "(".repeat(50), ")".repeat(50));
+        assert!(cond(&fine, &["a"]).is_ok());
     }
 
     #[test]

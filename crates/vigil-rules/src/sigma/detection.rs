@@ -462,13 +462,10 @@ impl<'a> Detection<'a> {
             }
             Kind::Re(flags) => {
                 for v in values {
+                    // Checked with the whole condition (`expr::check`).
                     let text = v
                         .as_str()
                         .ok_or_else(|| bad("a regular expression is not text".into()))?;
-                    regex_syntax::ParserBuilder::new()
-                        .build()
-                        .parse(text)
-                        .map_err(|e| bad(format!("invalid regular expression: {e}")))?;
                     groups.push(vec![Expr::Matches {
                         operand: operand(),
                         pattern: text.to_owned(),

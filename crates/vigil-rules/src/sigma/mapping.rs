@@ -270,6 +270,16 @@ mod tests {
     }
 
     #[test]
+    fn every_target_is_a_field_of_the_schema() {
+        for target in Mapping::builtin().targets() {
+            assert!(
+                vigil_event::fields::lookup(target).is_some(),
+                "`{target}` is not in vigil_event::fields"
+            );
+        }
+    }
+
+    #[test]
     fn logsource_matching() {
         let m = Mapping::builtin();
         let web = m

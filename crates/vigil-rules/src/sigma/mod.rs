@@ -36,7 +36,7 @@ mod detection;
 pub mod mapping;
 mod value;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -151,12 +151,18 @@ pub enum Reason {
         /// Why that rule was not accepted.
         reason: Box<Reason>,
     },
-    /// Correlations that reference each other in a circle.
-    #[error("correlation references itself through `{0}`")]
+    /// Correlations that reference each other in a circle (or stand on
+    /// such a circle).
+    #[error("correlation rules reference each other in a cycle (through `{0}`)")]
     Cycle(String),
     /// Another document has the same id.
     #[error("duplicate rule id `{0}`")]
     DuplicateId(String),
+    /// The translated condition does not fit the event schema (a mapping
+    /// that names a field Vigil does not have, a text test on a number, a
+    /// regex the regex engine does not take).
+    #[error("condition does not fit the event schema: {0}")]
+    Schema(String),
 }
 
 /// One accepted rule: the Vigil rule and, for single-event rules, its
@@ -360,12 +366,10 @@ struct Doc {
 /// Where a document is in the import.
 #[derive(Debug, Clone)]
 enum State {
-    /// A correlation not yet resolved.
+    /// Not yet translated.
     Pending,
-    /// Being resolved (a reference back to it is a cycle).
-    Visiting,
-    /// A detection rule on this mapping entry.
-    Detection(usize),
+    /// An accepted detection rule.
+    Detection,
     /// A correlation over these documents.
     Correlation(Vec<usize>),
     /// Not accepted.
@@ -381,6 +385,9 @@ struct Import<'a> {
     built: Vec<Option<ImportedRule>>,
     /// Per document: a correlation whose `generate` is true.
     generate: Vec<bool>,
+    /// Per accepted document: the mapping entries (indexes into
+    /// `mapping.logsources`) of the detection rules it is or stands on.
+    leaves: Vec<Vec<usize>>,
     /// Sigma ids and names to documents.
     index: HashMap<String, usize>,
 }
@@ -395,6 +402,7 @@ pub fn import(sources: &[Source], mapping: &Mapping) -> ImportReport {
         state: Vec::new(),
         built: Vec::new(),
         generate: Vec::new(),
+        leaves: Vec::new(),
         index: HashMap::new(),
     };
     let mut early: Vec<Rejected> = Vec::new();
@@ -406,9 +414,7 @@ pub fn import(sources: &[Source], mapping: &Mapping) -> ImportReport {
             imp.detection(i);
         }
     }
-    for i in 0..imp.docs.len() {
-        imp.correlation(i);
-    }
+    imp.correlations();
     imp.set_generate();
     imp.finish(early)
 }
@@ -490,6 +496,7 @@ impl Import<'_> {
             self.state.push(state);
             self.built.push(None);
             self.generate.push(false);
+            self.leaves.push(Vec::new());
         }
     }
 
@@ -584,7 +591,12 @@ impl Import<'_> {
     /// Translate detection rule `i`.
     fn detection(&mut self, i: usize) {
         match self.try_detection(i) {
-            Ok((entry, rule)) => self.set(i, State::Detection(entry), Some(rule)),
+            Ok((entry, rule)) => {
+                self.set(i, State::Detection, Some(rule));
+                if let Some(l) = self.leaves.get_mut(i) {
+                    *l = vec![entry];
+                }
+            }
             Err(reason) => self.set(i, State::Rejected(reason), None),
         }
     }
@@ -623,6 +635,8 @@ impl Import<'_> {
             Some(filter) => Expr::and(vec![filter, condition]),
             None => condition,
         };
+        // Accepted means it compiles.
+        crate::expr::check(&expr).map_err(|e| Reason::Schema(e.to_string()))?;
         let spec = self
             .base_spec(i, Some(&logsource))
             .ok_or(Reason::Missing("detection"))?;
@@ -635,35 +649,89 @@ impl Import<'_> {
         ))
     }
 
-    /// Resolve correlation `i` (and, first, the correlations it names).
-    fn correlation(&mut self, i: usize) {
-        if !matches!(self.state.get(i), Some(State::Pending)) || !self.is_correlation(i) {
-            return;
+    /// Resolve every correlation, each after the correlations it names
+    /// (Kahn's order, no recursion); the ones left waiting are in or behind
+    /// a reference cycle.
+    fn correlations(&mut self) {
+        let n = self.docs.len();
+        let mut parsed: Vec<Option<(Correlation, Vec<usize>)>> = vec![None; n];
+        let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
+        let mut waiting = vec![0usize; n];
+        for i in 0..n {
+            if !matches!(self.state.get(i), Some(State::Pending)) || !self.is_correlation(i) {
+                continue;
+            }
+            match self.parse_correlation(i) {
+                Ok(found) => {
+                    let mut seen = Vec::new();
+                    for &r in &found.1 {
+                        if !seen.contains(&r)
+                            && matches!(self.state.get(r), Some(State::Pending))
+                            && self.is_correlation(r)
+                        {
+                            seen.push(r);
+                            if let (Some(d), Some(w)) = (dependents.get_mut(r), waiting.get_mut(i))
+                            {
+                                d.push(i);
+                                *w += 1;
+                            }
+                        }
+                    }
+                    if let Some(p) = parsed.get_mut(i) {
+                        *p = Some(found);
+                    }
+                }
+                Err(reason) => self.set(i, State::Rejected(reason), None),
+            }
         }
-        self.set(i, State::Visiting, None);
-        match self.try_correlation(i) {
-            Ok((refs, rule, generate)) => {
-                self.set(i, State::Correlation(refs), Some(rule));
-                if let Some(g) = self.generate.get_mut(i) {
-                    *g = generate;
+        let mut ready: VecDeque<usize> = (0..n)
+            .filter(|&i| parsed.get(i).is_some_and(Option::is_some) && waiting.get(i) == Some(&0))
+            .collect();
+        while let Some(i) = ready.pop_front() {
+            let Some((corr, refs)) = parsed.get_mut(i).and_then(Option::take) else {
+                continue;
+            };
+            match self.try_correlation(i, &corr, &refs) {
+                Ok((rule, leaves)) => {
+                    self.set(i, State::Correlation(refs), Some(rule));
+                    if let Some(g) = self.generate.get_mut(i) {
+                        *g = corr.generate;
+                    }
+                    if let Some(l) = self.leaves.get_mut(i) {
+                        *l = leaves;
+                    }
+                }
+                Err(reason) => self.set(i, State::Rejected(reason), None),
+            }
+            for &d in dependents.get(i).map(Vec::as_slice).unwrap_or_default() {
+                if let Some(w) = waiting.get_mut(d) {
+                    *w -= 1;
+                    if *w == 0 {
+                        ready.push_back(d);
+                    }
                 }
             }
-            Err(reason) => self.set(i, State::Rejected(reason), None),
+        }
+        for (i, left) in parsed.into_iter().enumerate() {
+            let Some((corr, refs)) = left else { continue };
+            let through = corr
+                .rules
+                .iter()
+                .zip(&refs)
+                .find(|(_, r)| matches!(self.state.get(**r), Some(State::Pending)))
+                .map(|(name, _)| name.clone())
+                .unwrap_or_default();
+            self.set(i, State::Rejected(Reason::Cycle(through)), None);
         }
     }
 
-    fn try_correlation(&mut self, i: usize) -> Result<(Vec<usize>, ImportedRule, bool), Reason> {
-        let (section, top_generate) = {
-            let doc = self.docs.get(i).ok_or(Reason::Missing("correlation"))?;
-            let Some(Value::Mapping(section)) = doc.map.get("correlation") else {
-                return Err(Reason::Correlation("`correlation` is not a map".into()));
-            };
-            (
-                section.clone(),
-                doc.map.get("generate").and_then(Value::as_bool),
-            )
+    /// Read correlation `i` and find the documents it names.
+    fn parse_correlation(&self, i: usize) -> Result<(Correlation, Vec<usize>), Reason> {
+        let doc = self.docs.get(i).ok_or(Reason::Missing("correlation"))?;
+        let Some(Value::Mapping(section)) = doc.map.get("correlation") else {
+            return Err(Reason::Correlation("`correlation` is not a map".into()));
         };
-        let corr = Correlation::parse(&section, top_generate)?;
+        let corr = Correlation::parse(section, doc.map.get("generate").and_then(Value::as_bool))?;
         let mut refs = Vec::with_capacity(corr.rules.len());
         for name in &corr.rules {
             let &r = self
@@ -673,17 +741,41 @@ impl Import<'_> {
             if r == i {
                 return Err(Reason::Cycle(name.clone()));
             }
-            self.correlation(r);
+            refs.push(r);
+        }
+        Ok((corr, refs))
+    }
+
+    /// Translate correlation `i`, whose referenced rules are all resolved:
+    /// the rule and the mapping entries of the detection rules under it.
+    fn try_correlation(
+        &self,
+        i: usize,
+        corr: &Correlation,
+        refs: &[usize],
+    ) -> Result<(ImportedRule, Vec<usize>), Reason> {
+        let mut leaves = Vec::new();
+        for (name, &r) in corr.rules.iter().zip(refs) {
             match self.state.get(r) {
-                Some(State::Detection(_) | State::Correlation(_)) => refs.push(r),
+                Some(State::Detection | State::Correlation(_)) => {
+                    for l in self.leaves.get(r).map(Vec::as_slice).unwrap_or_default() {
+                        if !leaves.contains(l) {
+                            leaves.push(*l);
+                        }
+                    }
+                }
                 Some(State::Rejected(reason)) => {
+                    // Name the first cause, not the chain of references.
+                    let cause = match reason {
+                        Reason::RejectedRule { reason, .. } => (**reason).clone(),
+                        other => other.clone(),
+                    };
                     return Err(Reason::RejectedRule {
                         rule: name.clone(),
-                        reason: Box::new(reason.clone()),
-                    })
+                        reason: Box::new(cause),
+                    });
                 }
-                Some(State::Visiting) => return Err(Reason::Cycle(name.clone())),
-                _ => return Err(Reason::UnknownRule(name.clone())),
+                _ => return Err(Reason::Cycle(name.clone())),
             }
         }
         let ids: Vec<String> = refs
@@ -699,22 +791,20 @@ impl Import<'_> {
             .ok_or(Reason::Missing("correlation"))?;
         rule.correlation = Some(spec);
         Ok((
-            refs,
             ImportedRule {
                 spec: rule,
                 expr: None,
             },
-            corr.generate,
+            leaves,
         ))
     }
 
     /// The Vigil field for Sigma `field` in the events of rule `r` (for a
     /// correlation, of every rule under it; they must agree).
     fn map_field(&self, r: usize, field: &str) -> Result<String, Reason> {
-        let mut leaves = Vec::new();
-        self.leaves(r, &mut leaves, 0);
+        let leaves = self.leaves.get(r).map(Vec::as_slice).unwrap_or_default();
         let mut found: Option<String> = None;
-        for entry in leaves {
+        for &entry in leaves {
             let e = self
                 .mapping
                 .logsources
@@ -741,23 +831,6 @@ impl Import<'_> {
             }
         }
         found.ok_or_else(|| Reason::UnknownRule(field.to_owned()))
-    }
-
-    /// The mapping entries of the detection rules under `r`.
-    fn leaves(&self, r: usize, out: &mut Vec<usize>, depth: usize) {
-        // Correlations are acyclic once resolved; the depth bound is a guard.
-        if depth > 64 {
-            return;
-        }
-        match self.state.get(r) {
-            Some(State::Detection(entry)) if !out.contains(entry) => out.push(*entry),
-            Some(State::Correlation(refs)) => {
-                for &x in refs {
-                    self.leaves(x, out, depth + 1);
-                }
-            }
-            _ => {}
-        }
     }
 
     /// Sigma's `generate`: rules a correlation uses emit their own matches

@@ -158,7 +158,7 @@ impl Pattern {
                     if i == 0 {
                         out.push('^');
                     }
-                    out.push_str(&regex_syntax::escape(s));
+                    out.push_str(&regex::escape(s));
                     if i + 1 == n {
                         out.push('$');
                     }
