@@ -166,19 +166,8 @@ pub fn load_sources(sources: &[Source], mapping: &Mapping) -> Loaded {
         }
         for rule in report.accepted {
             let file = rule.spec.origin.get("file").cloned().unwrap_or_default();
+            // The importer has checked the tree against the schema.
             let expr = rule.expr.clone();
-            // The importer's trees are checked like hand-written ones.
-            if let Some(e) = &expr {
-                if let Err(err) = expr::check(e) {
-                    loaded.problems.push(Problem {
-                        file,
-                        rule: Some(rule.spec.title.clone()),
-                        reason: "condition does not fit the event schema".into(),
-                        message: err.to_string(),
-                    });
-                    continue;
-                }
-            }
             loaded.rules.push(LoadedRule {
                 spec: rule.into_spec(expr::to_infix),
                 expr,
