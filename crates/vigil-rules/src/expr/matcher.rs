@@ -18,6 +18,8 @@ use regex::{Regex, RegexBuilder};
 
 use crate::ast::StrOp;
 
+use super::anchors::Pos;
+
 /// Compiled programs of one regex may take this much memory (the `regex`
 /// crate's own default is 10 MiB; a condition has no use for that much).
 pub(crate) const REGEX_SIZE_LIMIT: usize = 2 << 20;
@@ -71,24 +73,32 @@ impl TextTest {
         Ok(TextTest::OneOf(v.into_boxed_slice()))
     }
 
-    /// Texts one of which a passing value must contain, and whether
-    /// case-insensitively; None when the test needs no particular text (a
-    /// regex, an empty pattern).
-    pub(crate) fn required(&self) -> Option<(Vec<&str>, bool)> {
-        let (texts, nocase): (Vec<&str>, bool) = match self {
-            TextTest::Equals(p) | TextTest::StartsWith(p) | TextTest::EndsWith(p) => {
-                (vec![&**p], false)
+    /// Texts one of which a passing value must hold, whether
+    /// case-insensitively, and where; None when the test needs no
+    /// particular text (a regex, an empty pattern).
+    pub(crate) fn required(&self) -> Option<(Vec<&str>, bool, Pos)> {
+        let place = |op: StrOp| match op {
+            StrOp::Equals => Pos::Whole,
+            StrOp::StartsWith => Pos::Prefix,
+            StrOp::EndsWith => Pos::Suffix,
+            StrOp::Contains => Pos::Any,
+        };
+        let (texts, nocase, pos): (Vec<&str>, bool, Pos) = match self {
+            TextTest::Equals(p) => (vec![&**p], false, Pos::Whole),
+            TextTest::StartsWith(p) => (vec![&**p], false, Pos::Prefix),
+            TextTest::EndsWith(p) => (vec![&**p], false, Pos::Suffix),
+            TextTest::Contains(f) => (vec![std::str::from_utf8(f.needle()).ok()?], false, Pos::Any),
+            TextTest::NoCase(n) => (vec![&*n.pattern], true, place(n.op)),
+            TextTest::OneOf(set) => (set.iter().map(|v| &**v).collect(), false, Pos::Whole),
+            TextTest::OneOfNoCase(set) => {
+                (set.values.iter().map(|v| &**v).collect(), true, Pos::Whole)
             }
-            TextTest::Contains(f) => (vec![std::str::from_utf8(f.needle()).ok()?], false),
-            TextTest::NoCase(n) => (vec![&*n.pattern], true),
-            TextTest::OneOf(set) => (set.iter().map(|v| &**v).collect(), false),
-            TextTest::OneOfNoCase(set) => (set.values.iter().map(|v| &**v).collect(), true),
             TextTest::Regex(_) => return None,
         };
         if texts.is_empty() || texts.iter().any(|t| t.is_empty()) {
             return None;
         }
-        Some((texts, nocase))
+        Some((texts, nocase, pos))
     }
 
     /// Does `text` pass?
