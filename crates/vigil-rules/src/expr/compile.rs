@@ -18,7 +18,7 @@ use vigil_event::Event;
 
 use crate::ast::{CmpOp, Expr, Func, Literal, Operand};
 
-use super::matcher::{build_regex, Net, TextTest};
+use super::matcher::{Net, TextTest};
 use super::print::{cmp_text, func_name, operand_text, str_op_text};
 use super::Spans;
 
@@ -709,14 +709,14 @@ pub(crate) fn lower(e: &Expr, sp: Option<&Spans>) -> Result<Node, CheckError> {
                     column: col(part(sp, 1)),
                 });
             }
-            let re = build_regex(pattern, flags).map_err(|reason| CheckError::BadRegex {
+            let test = TextTest::regex(pattern, flags).map_err(|reason| CheckError::BadRegex {
                 regex: super::print::regex_text(pattern, flags),
                 reason,
                 column: col(part(sp, 1)),
             })?;
             Ok(Node::Text {
                 src,
-                test: TextTest::Regex(re),
+                test,
                 negate: false,
             })
         }

@@ -10,7 +10,8 @@
 //!   under `and`, joined under `or`, any class under `not`.
 //! - **By required literal.** Where every match of a condition needs a
 //!   field to hold some literal — an equality, or a `contains`, `startswith`,
-//!   `endswith` under an `and` — the condition is filed under that literal:
+//!   `endswith`, or a regex whose matches all start with one of a few
+//!   literals, under an `and` — the condition is filed under that literal:
 //!   per text field one multi-pattern automaton (Aho-Corasick, ASCII case
 //!   folded, so it serves both case-sensitive and case-insensitive tests),
 //!   per number or address field a hash table of values. An `or` is filed
@@ -285,15 +286,15 @@ impl Requirement {
 /// whole text when it is ASCII, else its longest ASCII run. `wide` when the
 /// run has a letter whose folding reaches outside ASCII (k, s, and i for
 /// `lower()` of U+0130).
-fn folded_run(text: &str) -> (Vec<u8>, bool) {
+fn folded_run(text: &[u8]) -> (Vec<u8>, bool) {
     let run = text
-        .split(|c: char| !c.is_ascii())
+        .split(|b| !b.is_ascii())
         .max_by_key(|r| r.len())
-        .unwrap_or("");
+        .unwrap_or(&[]);
     let wide = run
-        .bytes()
+        .iter()
         .any(|b| matches!(b.to_ascii_lowercase(), b'k' | b's' | b'i'));
-    (run.as_bytes().to_vec(), wide)
+    (run.to_vec(), wide)
 }
 
 fn requirement(node: &Node) -> Option<Requirement> {
@@ -332,7 +333,7 @@ fn requirement(node: &Node) -> Option<Requirement> {
                     let pos = if run.len() == t.len() { pos } else { Pos::Any };
                     (run, pos, wide)
                 } else {
-                    (t.as_bytes().to_vec(), pos, false)
+                    (t.to_vec(), pos, false)
                 };
                 if text.is_empty() {
                     return None;

@@ -620,8 +620,17 @@ fn set_leaf() -> impl Strategy<Value = Expr> {
                 nocase,
             }
         ),
-        1 => (text_field(), proptest::sample::select(vec!["^/", r"\.php$", "(?i)select", "e.a"]))
-            .prop_map(|(operand, p)| Expr::Matches { operand, pattern: p.into(), flags: String::new() }),
+        1 => (text_field(), proptest::sample::select(vec![
+            "^/",
+            r"\.php$",
+            "(?i)select",
+            "e.a",
+            r"union\s+select",
+            "(?i)k[i]t",
+            "(?:index|ſelect)",
+            "[^a]",
+        ]), proptest::sample::select(vec!["", "i"]))
+            .prop_map(|(operand, p, flags)| Expr::Matches { operand, pattern: p.into(), flags: flags.into() }),
         1 => (lower_of(text_field()), str_op(), word()).prop_map(|(operand, op, pattern)| Expr::Str {
             operand,
             op,
