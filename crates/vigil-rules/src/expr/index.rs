@@ -38,7 +38,24 @@ use super::compile::{compile_spanned, Node, Src};
 use super::matcher::Net;
 use super::{CompileError, Condition};
 
-/// Many compiled conditions, each with a caller's id; see the module docs.
+/// Many compiled conditions, each with a caller's id, indexed so that an
+/// event is evaluated only against the conditions that can match it: by
+/// event class (from the fields a condition needs, or its `class_uid` test)
+/// and by the literal, number, address or network every match of it needs
+/// (looked up in the event's values). [`ConditionSet::matches`] gives
+/// exactly the ids whose conditions hold.
+///
+/// ```
+/// use vigil_rules::expr::{self, ConditionSet};
+/// let mut set = ConditionSet::new();
+/// set.add(1, &expr::parse(r#"http_request.user_agent icontains "sqlmap""#).unwrap()).unwrap();
+/// set.add(2, &expr::parse(r#"query.hostname iendswith ".onion""#).unwrap()).unwrap();
+/// set.add(3, &expr::parse("http_response.code >= 500").unwrap()).unwrap();
+/// let http = vigil_event::fields::samples().into_iter().find(|e| e.class_uid == 4002).unwrap();
+/// let mut out = Vec::new();
+/// set.matches(&http, &mut out);
+/// assert_eq!(out, [1, 3]);
+/// ```
 #[derive(Default)]
 pub struct ConditionSet {
     conds: Vec<(usize, Condition)>,
