@@ -21,26 +21,33 @@ pub enum WriteError {
 pub struct JsonLinesWriter<W: Write> {
     inner: W,
     written: u64,
+    /// One serialized line: serde_json writes many small pieces, which cost
+    /// a call each through a `dyn Write`; into a `Vec` they are inlined
+    /// copies, and the line then goes to `inner` in one write.
+    line: Vec<u8>,
 }
 
 impl<W: Write> JsonLinesWriter<W> {
     /// Wrap a writer (wrap it in a `BufWriter` first for files and pipes).
     pub fn new(inner: W) -> Self {
-        Self { inner, written: 0 }
+        Self {
+            inner,
+            written: 0,
+            line: Vec::with_capacity(1024),
+        }
     }
 
     /// Write one event and a newline.
     pub fn write(&mut self, event: &Event) -> Result<(), WriteError> {
-        serde_json::to_writer(&mut self.inner, event)?;
-        self.inner.write_all(b"\n")?;
-        self.written += 1;
-        Ok(())
+        self.write_value(event)
     }
 
     /// Write any serializable value as one line (used for other output formats).
     pub fn write_value<T: serde::Serialize>(&mut self, value: &T) -> Result<(), WriteError> {
-        serde_json::to_writer(&mut self.inner, value)?;
-        self.inner.write_all(b"\n")?;
+        self.line.clear();
+        serde_json::to_writer(&mut self.line, value)?;
+        self.line.push(b'\n');
+        self.inner.write_all(&self.line)?;
         self.written += 1;
         Ok(())
     }

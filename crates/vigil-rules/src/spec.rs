@@ -95,12 +95,19 @@ pub struct CorrelationSpec {
     /// events that pass the rule's own `condition`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rules: Vec<String>,
-    /// Fields whose values form the group key (dotted schema paths).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// Fields whose values form the group key (dotted schema paths, or
+    /// names defined in `aliases`). Sigma's spelling `group-by` is accepted.
+    #[serde(default, alias = "group-by", skip_serializing_if = "Vec::is_empty")]
     pub group_by: Vec<String>,
     /// Window length in event time (`5m`).
     pub timespan: String,
-    /// For `event_count` / `value_count`: the threshold, e.g. `{ gte: 10 }`.
+    /// The condition on the window's count, e.g. `{ gte: 10 }`; several
+    /// keys must all hold (`{ gt: 100, lte: 200 }`). Keys: `gt`, `gte`,
+    /// `lt`, `lte`, `eq`, `neq`. Required for `event_count` (the number of
+    /// events) and `value_count` (the number of distinct values); optional
+    /// for `temporal` (how many of the rules matched; default all) and
+    /// `temporal_ordered` (how many leading rules of the sequence matched
+    /// in order; default all).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub threshold: Option<BTreeMap<String, i64>>,
     /// For `value_count`: the field whose distinct values are counted.
@@ -118,23 +125,37 @@ pub struct CorrelationSpec {
     /// group is evicted and counted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_groups: Option<usize>,
+    /// Field name aliases (Sigma's `aliases`): alias → input rule id →
+    /// the field that holds the value in that rule's events. A `group_by`
+    /// entry naming an alias reads, for each input event, the field its
+    /// rule maps it to (e.g. `internal_ip` is `dst_endpoint.ip` in one
+    /// rule's events and `src_endpoint.ip` in another's).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub aliases: BTreeMap<String, BTreeMap<String, String>>,
 }
 
-/// When a correlation fires, as in the classic SIEM consoles.
+/// When a correlation fires, as in the classic SIEM consoles. The exact
+/// semantics (sliding windows, crossings, consumption, unit alignment) are
+/// in the `correlate` module docs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FireSpec {
-    /// On the first matching event of a window.
+    /// On the first event of a group whose window was empty (new
+    /// activity), whatever the threshold says (ArcSight "On First Event").
     FirstEvent,
-    /// On every matching event once the condition holds.
+    /// On every event at which the threshold holds.
     EveryEvent,
-    /// When the threshold is first reached in a window (the default).
+    /// When the threshold becomes true (the default).
     FirstThreshold,
-    /// Each time the count reaches another multiple of the threshold.
+    /// Whenever the threshold holds, consuming the window's events, so a
+    /// steady burst fires each time the count is reached again.
     EveryThreshold,
-    /// At most once per this duration while the condition holds.
+    /// At most once per time unit of this duration (units aligned to the
+    /// epoch in event time) while the threshold holds.
     OncePer(String),
-    /// When the window closes, if the condition held.
+    /// When the group's window (opened by its first event, `timespan`
+    /// long) closes, if the threshold holds over the whole window. The
+    /// only mode of `absence`.
     WindowEnd,
 }
 
@@ -155,12 +176,22 @@ pub enum ActionSpec {
     },
     /// Mail over SMTP.
     Email {
-        /// `host:port` of the SMTP server.
+        /// `host:port` of the SMTP server (port 25 when omitted).
         server: String,
         /// Envelope and header sender.
         from: String,
         /// Recipients.
         to: Vec<String>,
+        /// Upgrade the connection with STARTTLS (required when set).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        starttls: bool,
+        /// SMTP AUTH user name.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        username: Option<String>,
+        /// Name of the environment variable holding the SMTP AUTH password
+        /// (passwords are never written in rule files).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        password_env: Option<String>,
     },
     /// RFC 5424 syslog to a receiver.
     Syslog {

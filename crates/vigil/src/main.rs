@@ -1,5 +1,6 @@
 //! The `vigil` binary: CLI subcommands that wire Vigil's crates together.
 
+mod actions;
 mod analyze;
 mod bots;
 mod config;
@@ -8,6 +9,7 @@ mod output;
 mod pcap_cmd;
 mod report;
 mod risk;
+mod rule_stage;
 mod rules;
 mod weblog;
 
