@@ -13,6 +13,13 @@
 //!   many conditions by event class and required literals.
 //! - [`sigma`]: Sigma rules and Sigma correlation rules imported through a
 //!   field mapping, with a reason for every rule not accepted.
+//!
+//! ```
+//! use vigil_rules::expr;
+//! let c = expr::compile_text(r#"query.hostname iendswith ".onion""#).unwrap();
+//! let dns = vigil_event::fields::samples().into_iter().find(|e| e.class_uid == 4003).unwrap();
+//! assert!(!c.matches(&dns));
+//! ```
 #![deny(missing_docs)]
 
 pub mod ast;

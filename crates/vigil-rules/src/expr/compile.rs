@@ -18,7 +18,7 @@ use vigil_event::Event;
 
 use crate::ast::{CmpOp, Expr, Func, Literal, Operand};
 
-use super::matcher::{build_regex, Net, TextTest};
+use super::matcher::{Net, TextTest};
 use super::print::{cmp_text, func_name, operand_text, str_op_text};
 use super::Spans;
 
@@ -380,28 +380,51 @@ fn with_text(v: &Val<'_>, f: impl FnOnce(&str) -> bool) -> bool {
 
 impl Node {
     pub(crate) fn eval(&self, ev: &Event) -> bool {
+        let src = match self {
+            Node::Const(b) => return *b,
+            Node::And(parts) => return parts.iter().all(|p| p.eval(ev)),
+            Node::Or(parts) => return parts.iter().any(|p| p.eval(ev)),
+            Node::Not(inner) => return !inner.eval(ev),
+            Node::Exists(fd) => return fd.first(ev).is_some(),
+            Node::Pair { lhs, op, rhs } => {
+                return lhs.any(ev, &mut |a| rhs.any(ev, &mut |b| compare(&a, *op, &b)))
+            }
+            Node::Text { src, .. }
+            | Node::Int { src, .. }
+            | Node::IntIn { src, .. }
+            | Node::Ip { src, .. }
+            | Node::IpIn { src, .. }
+            | Node::Cidr { src, .. }
+            | Node::Bool { src, .. } => src,
+        };
+        // The common case, a field with at most one value, without the
+        // visitor's indirect calls.
+        if let Src::Field(FieldDef {
+            access: Access::One(get),
+            ..
+        }) = src
+        {
+            return get(ev).is_some_and(|v| self.test(Val::from(v)));
+        }
+        src.any(ev, &mut |v| self.test(v))
+    }
+
+    /// The test of a leaf on one value (false for other nodes).
+    #[inline]
+    fn test(&self, v: Val<'_>) -> bool {
         match self {
-            Node::Const(b) => *b,
-            Node::And(parts) => parts.iter().all(|p| p.eval(ev)),
-            Node::Or(parts) => parts.iter().any(|p| p.eval(ev)),
-            Node::Not(inner) => !inner.eval(ev),
-            Node::Exists(fd) => fd.first(ev).is_some(),
-            Node::Text { src, test, negate } => {
-                src.any(ev, &mut |v| with_text(&v, |t| test.is_match(t) != *negate))
+            Node::Text { test, negate, .. } => with_text(&v, |t| test.is_match(t) != *negate),
+            Node::Int { op, value, .. } => matches!(v, Val::Int(i) if ordered(i, *op, *value)),
+            Node::IntIn { values, .. } => {
+                matches!(v, Val::Int(i) if values.binary_search(&i).is_ok())
             }
-            Node::Int { src, op, value } => {
-                src.any(ev, &mut |v| matches!(v, Val::Int(i) if ordered(i, *op, *value)))
-            }
-            Node::IntIn { src, values } => {
-                src.any(ev, &mut |v| matches!(v, Val::Int(i) if values.binary_search(&i).is_ok()))
-            }
-            Node::Ip { src, op, value } => src.any(ev, &mut |v| {
+            Node::Ip { op, value, .. } => {
                 matches!(v, Val::Ip(ip) if ordered(ip.to_canonical(), *op, *value))
-            }),
-            Node::IpIn { src, values } => src.any(ev, &mut |v| {
+            }
+            Node::IpIn { values, .. } => {
                 matches!(v, Val::Ip(ip) if values.binary_search(&ip.to_canonical()).is_ok())
-            }),
-            Node::Cidr { src, nets } => src.any(ev, &mut |v| {
+            }
+            Node::Cidr { nets, .. } => {
                 let ip = match v {
                     Val::Ip(ip) => ip,
                     Val::Str(s) => match s.trim().parse::<IpAddr>() {
@@ -411,13 +434,11 @@ impl Node {
                     _ => return false,
                 };
                 nets.iter().any(|n| n.contains(ip))
-            }),
-            Node::Bool { src, value, negate } => {
-                src.any(ev, &mut |v| matches!(v, Val::Bool(b) if (b == *value) != *negate))
             }
-            Node::Pair { lhs, op, rhs } => {
-                lhs.any(ev, &mut |a| rhs.any(ev, &mut |b| compare(&a, *op, &b)))
+            Node::Bool { value, negate, .. } => {
+                matches!(v, Val::Bool(b) if (b == *value) != *negate)
             }
+            _ => false,
         }
     }
 
@@ -688,14 +709,14 @@ pub(crate) fn lower(e: &Expr, sp: Option<&Spans>) -> Result<Node, CheckError> {
                     column: col(part(sp, 1)),
                 });
             }
-            let re = build_regex(pattern, flags).map_err(|reason| CheckError::BadRegex {
+            let test = TextTest::regex(pattern, flags).map_err(|reason| CheckError::BadRegex {
                 regex: super::print::regex_text(pattern, flags),
                 reason,
                 column: col(part(sp, 1)),
             })?;
             Ok(Node::Text {
                 src,
-                test: TextTest::Regex(re),
+                test,
                 negate: false,
             })
         }

@@ -10,7 +10,8 @@
 //!   under `and`, joined under `or`, any class under `not`.
 //! - **By required literal.** Where every match of a condition needs a
 //!   field to hold some literal — an equality, or a `contains`, `startswith`,
-//!   `endswith` under an `and` — the condition is filed under that literal:
+//!   `endswith`, or a regex whose matches all start with one of a few
+//!   literals, under an `and` — the condition is filed under that literal:
 //!   per text field one multi-pattern automaton (Aho-Corasick, ASCII case
 //!   folded, so it serves both case-sensitive and case-insensitive tests),
 //!   per number or address field a hash table of values. An `or` is filed
@@ -27,16 +28,34 @@ use std::fmt;
 use std::net::IpAddr;
 use std::sync::OnceLock;
 
-use aho_corasick::AhoCorasick;
 use vigil_event::fields::{FieldDef, FieldType, FieldValue};
 use vigil_event::Event;
 
 use crate::ast::{CmpOp, Expr};
 
+use super::anchors::{Anchors, Pos};
 use super::compile::{compile_spanned, Node, Src};
+use super::matcher::Net;
 use super::{CompileError, Condition};
 
-/// Many compiled conditions, each with a caller's id; see the module docs.
+/// Many compiled conditions, each with a caller's id, indexed so that an
+/// event is evaluated only against the conditions that can match it: by
+/// event class (from the fields a condition needs, or its `class_uid` test)
+/// and by the literal, number, address or network every match of it needs
+/// (looked up in the event's values). [`ConditionSet::matches`] gives
+/// exactly the ids whose conditions hold.
+///
+/// ```
+/// use vigil_rules::expr::{self, ConditionSet};
+/// let mut set = ConditionSet::new();
+/// set.add(1, &expr::parse(r#"http_request.user_agent icontains "sqlmap""#).unwrap()).unwrap();
+/// set.add(2, &expr::parse(r#"query.hostname iendswith ".onion""#).unwrap()).unwrap();
+/// set.add(3, &expr::parse("http_response.code >= 500").unwrap()).unwrap();
+/// let http = vigil_event::fields::samples().into_iter().find(|e| e.class_uid == 4002).unwrap();
+/// let mut out = Vec::new();
+/// set.matches(&http, &mut out);
+/// assert_eq!(out, [1, 3]);
+/// ```
 #[derive(Default)]
 pub struct ConditionSet {
     conds: Vec<(usize, Condition)>,
@@ -65,8 +84,10 @@ pub struct SetStats {
     pub any_class: usize,
     /// Conditions that can never match (no class fits them).
     pub never: usize,
-    /// Distinct text literals in the automata.
+    /// Distinct text literals filed.
     pub text_literals: usize,
+    /// Distinct anchors they are filed under (see the module docs).
+    pub text_anchors: usize,
     /// Distinct number and address values in the tables.
     pub value_literals: usize,
 }
@@ -131,22 +152,9 @@ impl ConditionSet {
                 }
                 tf.field.for_each(event, &mut |v| {
                     if let FieldValue::Str(text) = v {
-                        // Overlapping search: every literal present, even
-                        // inside another. The automaton is built with the
-                        // standard match kind, which supports it; should it
-                        // ever refuse, every literal's conditions are tried.
-                        match tf.automaton.try_find_overlapping_iter(text) {
-                            Ok(found) => {
-                                for m in found {
-                                    if let Some(slots) = tf.slots.get(m.pattern().as_usize()) {
-                                        out.extend(slots.iter().map(|&s| s as usize));
-                                    }
-                                }
-                            }
-                            Err(_) => {
-                                out.extend(tf.slots.iter().flatten().map(|&s| s as usize));
-                            }
-                        }
+                        tf.anchors.scan(text.as_bytes(), &mut |slots: &[u32]| {
+                            out.extend(slots.iter().map(|&s| s as usize));
+                        });
                         if !tf.wide.is_empty() && !text.is_ascii() {
                             out.extend(tf.wide.iter().map(|&s| s as usize));
                         }
@@ -159,13 +167,20 @@ impl ConditionSet {
                     continue;
                 }
                 vf.field.for_each(event, &mut |v| {
-                    let key = match v {
-                        FieldValue::Int(i) => Key::Int(i),
-                        FieldValue::Ip(ip) => Key::Ip(ip.to_canonical()),
-                        _ => return true,
+                    let mut look = |key: Key| {
+                        if let Some(slots) = vf.map.get(&key) {
+                            out.extend(slots.iter().map(|&s| s as usize));
+                        }
                     };
-                    if let Some(slots) = vf.map.get(&key) {
-                        out.extend(slots.iter().map(|&s| s as usize));
+                    match v {
+                        FieldValue::Int(i) => look(Key::Int(i)),
+                        FieldValue::Ip(ip) => {
+                            look(Key::Ip(ip.to_canonical()));
+                            if vf.has_nets {
+                                net_keys(ip).into_iter().flatten().for_each(look);
+                            }
+                        }
+                        _ => {}
                     }
                     true
                 });
@@ -195,15 +210,60 @@ impl ConditionSet {
 enum Key {
     Int(i64),
     Ip(IpAddr),
+    /// An IPv4 address's first 16 bits (networks of /8 to /32).
+    Net4(u16),
+    /// An IPv6 address's first 32 bits (networks of /24 to /128).
+    Net6(u32),
+}
+
+/// The network keys of `ip` (its own and, for an IPv4-mapped IPv6 address,
+/// its IPv4 address's, as [`Net::contains`] tests both).
+fn net_keys(ip: IpAddr) -> [Option<Key>; 2] {
+    let key = |ip: IpAddr| match ip {
+        IpAddr::V4(a) => Key::Net4((u32::from(a) >> 16) as u16),
+        IpAddr::V6(a) => Key::Net6((u128::from(a) >> 96) as u32),
+    };
+    let canonical = ip.to_canonical();
+    [Some(key(ip)), (canonical != ip).then(|| key(canonical))]
+}
+
+/// The keys of a network: the /16 (IPv4) or /32 (IPv6) prefixes it covers,
+/// at most 256 of them; None for a wider network.
+fn net_prefixes(net: &Net) -> Option<Vec<Key>> {
+    match *net {
+        Net::V4 { net, mask } => {
+            let prefix = mask.count_ones();
+            let spread = 16u32.saturating_sub(prefix);
+            if spread > 8 {
+                return None;
+            }
+            let base = net >> 16;
+            Some(
+                (0..1u32 << spread)
+                    .map(|k| Key::Net4((base | k) as u16))
+                    .collect(),
+            )
+        }
+        Net::V6 { net, mask } => {
+            let prefix = mask.count_ones();
+            let spread = 32u32.saturating_sub(prefix);
+            if spread > 8 {
+                return None;
+            }
+            let base = (net >> 96) as u32;
+            Some((0..1u32 << spread).map(|k| Key::Net6(base | k)).collect())
+        }
+    }
 }
 
 /// One literal a matching event must hold.
 enum Alt {
-    /// `field` contains `text` (ASCII case folded); `wide` when a
+    /// `field` holds `text` at `pos` (ASCII case folded); `wide` when a
     /// non-ASCII value could hold it through Unicode case folding.
     Text {
         field: &'static FieldDef,
         text: Vec<u8>,
+        pos: Pos,
         wide: bool,
     },
     /// `field` has the value `key`.
@@ -211,17 +271,16 @@ enum Alt {
 }
 
 impl Alt {
-    /// How selective the literal is: longer text is rarer; an address is
-    /// fairly selective, a number (a port) less.
+    /// How selective the literal is: longer text is rarer; an address or
+    /// a network is fairly selective, a number (a port) less.
     fn score(&self) -> usize {
         match self {
             Alt::Text { text, .. } => text.len().min(32),
-            Alt::Value {
-                key: Key::Ip(_), ..
-            } => 8,
-            Alt::Value {
-                key: Key::Int(_), ..
-            } => 2,
+            Alt::Value { key, .. } => match key {
+                Key::Ip(_) => 8,
+                Key::Net4(_) | Key::Net6(_) => 6,
+                Key::Int(_) => 2,
+            },
         }
     }
 }
@@ -244,15 +303,15 @@ impl Requirement {
 /// whole text when it is ASCII, else its longest ASCII run. `wide` when the
 /// run has a letter whose folding reaches outside ASCII (k, s, and i for
 /// `lower()` of U+0130).
-fn folded_run(text: &str) -> (Vec<u8>, bool) {
+fn folded_run(text: &[u8]) -> (Vec<u8>, bool) {
     let run = text
-        .split(|c: char| !c.is_ascii())
+        .split(|b| !b.is_ascii())
         .max_by_key(|r| r.len())
-        .unwrap_or("");
+        .unwrap_or(&[]);
     let wide = run
-        .bytes()
+        .iter()
         .any(|b| matches!(b.to_ascii_lowercase(), b'k' | b's' | b'i'));
-    (run.as_bytes().to_vec(), wide)
+    (run.to_vec(), wide)
 }
 
 fn requirement(node: &Node) -> Option<Requirement> {
@@ -282,18 +341,26 @@ fn requirement(node: &Node) -> Option<Requirement> {
             if field.ty != FieldType::Str {
                 return None;
             }
-            let (texts, nocase) = test.required()?;
+            let (texts, nocase, pos) = test.required()?;
             let mut alts = Vec::with_capacity(texts.len());
             for t in texts {
-                let (text, wide) = if nocase || lowered {
-                    folded_run(t)
+                let (text, pos, wide) = if nocase || lowered {
+                    let (run, wide) = folded_run(t);
+                    // A run of a longer text is somewhere in the value.
+                    let pos = if run.len() == t.len() { pos } else { Pos::Any };
+                    (run, pos, wide)
                 } else {
-                    (t.as_bytes().to_vec(), false)
+                    (t.to_vec(), pos, false)
                 };
                 if text.is_empty() {
                     return None;
                 }
-                alts.push(Alt::Text { field, text, wide });
+                alts.push(Alt::Text {
+                    field,
+                    text,
+                    pos,
+                    wide,
+                });
             }
             Some(Requirement::new(alts))
         }
@@ -337,6 +404,18 @@ fn requirement(node: &Node) -> Option<Requirement> {
                 })
                 .collect(),
         )),
+        Node::Cidr {
+            src: Src::Field(field),
+            nets,
+        } if field.ty == FieldType::Ip => {
+            let mut alts = Vec::new();
+            for n in nets.iter() {
+                for key in net_prefixes(n)? {
+                    alts.push(Alt::Value { field, key });
+                }
+            }
+            Some(Requirement::new(alts))
+        }
         _ => None,
     }
 }
@@ -400,9 +479,7 @@ fn classes(node: &Node) -> Option<Vec<u32>> {
 
 struct TextFilter {
     field: &'static FieldDef,
-    automaton: AhoCorasick,
-    /// Pattern id → slots filed under it.
-    slots: Vec<Vec<u32>>,
+    anchors: Anchors,
     /// Slots to add when a value is not ASCII.
     wide: Vec<u32>,
 }
@@ -413,6 +490,8 @@ type KeyMap = HashMap<Key, Vec<u32>, foldhash::fast::RandomState>;
 struct ValueFilter {
     field: &'static FieldDef,
     map: KeyMap,
+    /// Some key is a network prefix.
+    has_nets: bool,
 }
 
 struct Index {
@@ -437,8 +516,8 @@ impl Index {
         };
         let mut by_class: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
         let mut universal = Vec::new();
-        // Field name → (pattern → slots, wide slots).
-        type TextAcc = (BTreeMap<Vec<u8>, Vec<u32>>, Vec<u32>);
+        // Field name → ((literal, place) → slots, wide slots).
+        type TextAcc = (BTreeMap<(Vec<u8>, Pos), Vec<u32>>, Vec<u32>);
         let mut text: BTreeMap<&'static str, (&'static FieldDef, TextAcc)> = BTreeMap::new();
         let mut values: BTreeMap<&'static str, (&'static FieldDef, KeyMap)> = BTreeMap::new();
         for (slot, &i) in order.iter().enumerate() {
@@ -459,12 +538,13 @@ impl Index {
                         Alt::Text {
                             field,
                             text: t,
+                            pos,
                             wide,
                         } => {
                             let (_, (pats, wides)) = text
                                 .entry(field.name)
                                 .or_insert_with(|| (field, Default::default()));
-                            pats.entry(t).or_default().push(slot);
+                            pats.entry((t, pos)).or_default().push(slot);
                             if wide {
                                 wides.push(slot);
                             }
@@ -495,32 +575,21 @@ impl Index {
         let mut text_filters = Vec::new();
         for (_, (field, (pats, mut wide))) in text {
             stats.text_literals += pats.len();
-            let (patterns, mut slots): (Vec<Vec<u8>>, Vec<Vec<u32>>) = pats.into_iter().unzip();
-            for s in &mut slots {
-                s.dedup();
-            }
+            let anchors = Anchors::new(
+                pats.into_iter()
+                    .map(|((lit, pos), slots)| (lit, pos, slots))
+                    .collect::<Vec<_>>()
+                    .iter()
+                    .map(|(lit, pos, slots)| (lit.as_slice(), *pos, slots.clone())),
+            );
+            stats.text_anchors += anchors.anchor_count();
             wide.sort_unstable();
             wide.dedup();
-            match AhoCorasick::builder()
-                .ascii_case_insensitive(true)
-                .build(&patterns)
-            {
-                Ok(automaton) => text_filters.push(TextFilter {
-                    field,
-                    automaton,
-                    slots,
-                    wide,
-                }),
-                Err(error) => {
-                    // Too many or too long literals for one automaton: the
-                    // conditions are evaluated on every event instead.
-                    tracing::warn!(field = field.name, %error, "condition prefilter not built");
-                    let mut all: Vec<u32> = slots.into_iter().flatten().collect();
-                    all.sort_unstable();
-                    all.dedup();
-                    universal.extend(all);
-                }
-            }
+            text_filters.push(TextFilter {
+                field,
+                anchors,
+                wide,
+            });
         }
         let value_filters = values
             .into_values()
@@ -529,7 +598,12 @@ impl Index {
                 for s in map.values_mut() {
                     s.dedup();
                 }
-                ValueFilter { field, map }
+                let has_nets = map.keys().any(|k| matches!(k, Key::Net4(_) | Key::Net6(_)));
+                ValueFilter {
+                    field,
+                    map,
+                    has_nets,
+                }
             })
             .collect();
         universal.sort_unstable();

@@ -18,6 +18,8 @@ use regex::{Regex, RegexBuilder};
 
 use crate::ast::StrOp;
 
+use super::anchors::Pos;
+
 /// Compiled programs of one regex may take this much memory (the `regex`
 /// crate's own default is 10 MiB; a condition has no use for that much).
 pub(crate) const REGEX_SIZE_LIMIT: usize = 2 << 20;
@@ -40,7 +42,7 @@ pub(crate) enum TextTest {
     /// Equal to one of, ignoring case.
     OneOfNoCase(Box<NoCaseSet>),
     /// Regex search.
-    Regex(Regex),
+    Regex(Box<RegexTest>),
 }
 
 impl TextTest {
@@ -71,24 +73,42 @@ impl TextTest {
         Ok(TextTest::OneOf(v.into_boxed_slice()))
     }
 
-    /// Texts one of which a passing value must contain, and whether
-    /// case-insensitively; None when the test needs no particular text (a
-    /// regex, an empty pattern).
-    pub(crate) fn required(&self) -> Option<(Vec<&str>, bool)> {
-        let (texts, nocase): (Vec<&str>, bool) = match self {
-            TextTest::Equals(p) | TextTest::StartsWith(p) | TextTest::EndsWith(p) => {
-                (vec![&**p], false)
-            }
-            TextTest::Contains(f) => (vec![std::str::from_utf8(f.needle()).ok()?], false),
-            TextTest::NoCase(n) => (vec![&*n.pattern], true),
-            TextTest::OneOf(set) => (set.iter().map(|v| &**v).collect(), false),
-            TextTest::OneOfNoCase(set) => (set.values.iter().map(|v| &**v).collect(), true),
-            TextTest::Regex(_) => return None,
+    /// Texts one of which a passing value must hold, whether
+    /// case-insensitively, and where; None when the test needs no
+    /// particular text (a regex, an empty pattern).
+    pub(crate) fn required(&self) -> Option<(Vec<&[u8]>, bool, Pos)> {
+        let place = |op: StrOp| match op {
+            StrOp::Equals => Pos::Whole,
+            StrOp::StartsWith => Pos::Prefix,
+            StrOp::EndsWith => Pos::Suffix,
+            StrOp::Contains => Pos::Any,
+        };
+        let (texts, nocase, pos): (Vec<&[u8]>, bool, Pos) = match self {
+            TextTest::Equals(p) => (vec![p.as_bytes()], false, Pos::Whole),
+            TextTest::StartsWith(p) => (vec![p.as_bytes()], false, Pos::Prefix),
+            TextTest::EndsWith(p) => (vec![p.as_bytes()], false, Pos::Suffix),
+            TextTest::Contains(f) => (vec![f.needle()], false, Pos::Any),
+            TextTest::NoCase(n) => (vec![n.pattern.as_bytes()], true, place(n.op)),
+            TextTest::OneOf(set) => (
+                set.iter().map(|v| v.as_bytes()).collect(),
+                false,
+                Pos::Whole,
+            ),
+            TextTest::OneOfNoCase(set) => (
+                set.values.iter().map(|v| v.as_bytes()).collect(),
+                true,
+                Pos::Whole,
+            ),
+            TextTest::Regex(r) => (
+                r.literals.as_deref()?.iter().map(|l| &**l).collect(),
+                false,
+                Pos::Any,
+            ),
         };
         if texts.is_empty() || texts.iter().any(|t| t.is_empty()) {
             return None;
         }
-        Some((texts, nocase))
+        Some((texts, nocase, pos))
     }
 
     /// Does `text` pass?
@@ -101,9 +121,49 @@ impl TextTest {
             TextTest::NoCase(n) => n.is_match(text),
             TextTest::OneOf(set) => set.binary_search_by(|p| (**p).cmp(text)).is_ok(),
             TextTest::OneOfNoCase(set) => set.is_match(text),
-            TextTest::Regex(re) => re.is_match(text),
+            TextTest::Regex(r) => r.re.is_match(text),
         }
     }
+}
+
+/// A regex and the literals one of which starts every match, when the
+/// regex has a finite set of them (for the prefilter).
+#[derive(Debug)]
+pub(crate) struct RegexTest {
+    re: Regex,
+    literals: Option<Box<[Box<[u8]>]>>,
+}
+
+impl TextTest {
+    /// A regex search with `flags` (`i`, `m`, `s`).
+    pub(crate) fn regex(pattern: &str, flags: &str) -> Result<Self, String> {
+        let re = build_regex(pattern, flags)?;
+        Ok(TextTest::Regex(Box::new(RegexTest {
+            re,
+            literals: prefixes(pattern, flags),
+        })))
+    }
+}
+
+/// The literals every match of the regex starts with (case variants
+/// included), as `regex-syntax` extracts them; None when they are not a
+/// finite set of non-empty literals.
+fn prefixes(pattern: &str, flags: &str) -> Option<Box<[Box<[u8]>]>> {
+    let hir = regex_syntax::ParserBuilder::new()
+        .case_insensitive(flags.contains('i'))
+        .multi_line(flags.contains('m'))
+        .dot_matches_new_line(flags.contains('s'))
+        .build()
+        .parse(pattern)
+        .ok()?;
+    let seq = regex_syntax::hir::literal::Extractor::new()
+        .kind(regex_syntax::hir::literal::ExtractKind::Prefix)
+        .extract(&hir);
+    let lits = seq.literals()?;
+    if lits.is_empty() || lits.iter().any(|l| l.as_bytes().is_empty()) {
+        return None;
+    }
+    Some(lits.iter().map(|l| l.as_bytes().into()).collect())
 }
 
 /// Build a regex with the crate's size limit.
@@ -426,6 +486,34 @@ mod tests {
         ] {
             assert_eq!(Net::parse(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn regex_prefix_literals() {
+        let lits = |p: &str, f: &str| {
+            prefixes(p, f).map(|l| {
+                let mut v: Vec<String> = l
+                    .iter()
+                    .map(|b| String::from_utf8_lossy(b).into_owned())
+                    .collect();
+                v.sort();
+                v
+            })
+        };
+        assert_eq!(lits(r"union\s+select", ""), Some(vec!["union".to_owned()]));
+        assert_eq!(
+            lits("(?:cmd|powershell)\\.exe", ""),
+            Some(vec!["cmd.exe".to_owned(), "powershell.exe".to_owned()])
+        );
+        assert_eq!(lits(r"\d+\.php", ""), None);
+        assert_eq!(lits(".*", ""), None);
+        // Case variants, the Kelvin sign's included.
+        let k = lits("k", "i").unwrap();
+        assert!(
+            k.contains(&"K".to_owned())
+                && k.contains(&"k".to_owned())
+                && k.contains(&"\u{212A}".to_owned())
+        );
     }
 
     #[test]

@@ -51,6 +51,7 @@
 //! value, so every test on it is false, `!=` included; `not` of such a test
 //! is true. `exists f` asks for a value directly.
 
+mod anchors;
 mod compile;
 mod index;
 mod lex;

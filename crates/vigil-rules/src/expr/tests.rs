@@ -620,8 +620,17 @@ fn set_leaf() -> impl Strategy<Value = Expr> {
                 nocase,
             }
         ),
-        1 => (text_field(), proptest::sample::select(vec!["^/", r"\.php$", "(?i)select", "e.a"]))
-            .prop_map(|(operand, p)| Expr::Matches { operand, pattern: p.into(), flags: String::new() }),
+        1 => (text_field(), proptest::sample::select(vec![
+            "^/",
+            r"\.php$",
+            "(?i)select",
+            "e.a",
+            r"union\s+select",
+            "(?i)k[i]t",
+            "(?:index|ſelect)",
+            "[^a]",
+        ]), proptest::sample::select(vec!["", "i"]))
+            .prop_map(|(operand, p, flags)| Expr::Matches { operand, pattern: p.into(), flags: flags.into() }),
         1 => (lower_of(text_field()), str_op(), word()).prop_map(|(operand, op, pattern)| Expr::Str {
             operand,
             op,
@@ -644,8 +653,20 @@ fn set_leaf() -> impl Strategy<Value = Expr> {
             values,
             nocase: false,
         }),
-        1 => (ip_field(), proptest::sample::select(vec!["192.0.2.0/24", "10.0.0.0/8", "::/0"]))
-            .prop_map(|(operand, n)| Expr::InCidr { operand, networks: vec![n.into()] }),
+        2 => (ip_field(), proptest::collection::vec(proptest::sample::select(vec![
+            "192.0.2.0/24",
+            "10.0.0.0/8",
+            "10.0.0.0/7",
+            "::/0",
+            "fd00::/8",
+            "fd00::/24",
+            "::ffff:10.0.0.0/104",
+            "198.51.100.7",
+        ]), 1..3))
+            .prop_map(|(operand, ns)| Expr::InCidr {
+                operand,
+                networks: ns.into_iter().map(str::to_owned).collect(),
+            }),
         1 => proptest::sample::select(TEXT_FIELDS).prop_map(|f| Expr::Exists(f.into())),
         1 => any::<bool>().prop_map(Expr::Const),
     ]
@@ -672,8 +693,9 @@ fn set_event() -> impl Strategy<Value = Event> {
         proptest::collection::vec(word(), 4),
         proptest::sample::select(INTS),
         any::<bool>(),
+        proptest::sample::select(IPS),
     )
-        .prop_map(|(which, words, port, lie_about_class)| {
+        .prop_map(|(which, words, port, lie_about_class, src_ip)| {
             let mut e = vigil_event::fields::samples().swap_remove(which);
             let w = |i: usize| words.get(i).cloned().unwrap_or_default();
             match &mut e.body {
@@ -695,6 +717,13 @@ fn set_event() -> impl Strategy<Value = Event> {
                     t.dst_endpoint.hostname = Some(w(1));
                 }
                 Body::Flow(f) => f.dst_endpoint.port = Some(port as u16),
+                _ => {}
+            }
+            let src_ip: IpAddr = src_ip.parse().unwrap();
+            match &mut e.body {
+                Body::Http(h) => h.src_endpoint.ip = src_ip,
+                Body::Dns(d) => d.src_endpoint.ip = src_ip,
+                Body::Flow(f) => f.src_endpoint.ip = src_ip,
                 _ => {}
             }
             if let Some(o) = e.observables.first_mut() {
