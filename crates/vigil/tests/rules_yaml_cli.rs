@@ -338,3 +338,70 @@ fn analyze_runs_rules_over_a_log_and_fires_the_webhook() {
     let stats = std::fs::read_to_string(out.join("stats.jsonl")).unwrap();
     assert!(stats.contains("\"webhook.delivered\":1"), "{stats}");
 }
+
+/// Rules over a capture: a correlation counting the distinct names each
+/// client looked up, checked against the DNS records of the same run.
+#[test]
+fn analyze_runs_a_correlation_over_a_capture() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("dns.yml");
+    std::fs::write(
+        &rules,
+        "id: dns-query\ntitle: DNS query\ncondition: 'class_uid == 4003 and exists query.hostname'\n\
+         ---\nid: dns-many-names\ntitle: One client looked up many names\nseverity: low\n\
+         correlation:\n  type: value_count\n  rules: [dns-query]\n  field: query.hostname\n  \
+         group_by: [src_endpoint.ip]\n  timespan: 1h\n  threshold: { gte: 3 }\n\
+         fire: window_end\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let capture = vigil_testkit::repo_root().join("examples/capture/sample.pcap");
+    vigil()
+        .args(["analyze", "-q", "--rules"])
+        .arg(&rules)
+        .arg("--out")
+        .arg(&out)
+        .arg(&capture)
+        .assert()
+        .code(0);
+    // The expected figure, from the DNS records of the same run.
+    let mut names: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
+        Default::default();
+    for line in std::fs::read_to_string(out.join("dns.jsonl"))
+        .unwrap()
+        .lines()
+    {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        if let Some(name) = v["query"]["hostname"].as_str() {
+            names
+                .entry(v["src_endpoint"]["ip"].as_str().unwrap().to_owned())
+                .or_default()
+                .insert(name.to_owned());
+        }
+    }
+    let expected: Vec<(String, usize)> = names
+        .into_iter()
+        .filter(|(_, n)| n.len() >= 3)
+        .map(|(ip, n)| (ip, n.len()))
+        .collect();
+    assert!(
+        !expected.is_empty(),
+        "the sample has a client with several names"
+    );
+    let findings = std::fs::read_to_string(out.join("finding.jsonl")).unwrap();
+    let got: Vec<(String, usize)> = findings
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["finding_info"]["analytic"]["uid"] == "dns-many-names")
+        .map(|v| {
+            (
+                v["evidence"]["group"]["src_endpoint.ip"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                v["evidence"]["count"].as_u64().unwrap_or_default() as usize,
+            )
+        })
+        .collect();
+    assert_eq!(got, expected, "{findings}");
+}
