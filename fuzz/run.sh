@@ -24,6 +24,13 @@ for target in $targets; do
     rules)
       cp ../rules/*.rules "corpus/$target/"
       ;;
+    rule_expr)
+      # Seed with conditions in every form the language has.
+      printf '%s' 'http_request.url.path icontains "/etc/passwd" and not src_endpoint.ip in cidr ["10.0.0.0/8", fd00::/8]' > "corpus/$target/web"
+      printf '%s' 'query.hostname iendswith ".onion" or (answers.rdata in [10.0.0.1, "::1"] && len(query.hostname) > 50)' > "corpus/$target/dns"
+      printf '%s' 'http_request.user_agent matches /sqlmap\/\d+/i or lower(http_request.http_method) ieq "get" or exists tls.ja4' > "corpus/$target/regex"
+      printf '%s' 'dst_endpoint.port in [22, 3389] and traffic.bytes_out >= 1000000 and connection_info.protocol_name != "udp"' > "corpus/$target/flow"
+      ;;
     weblog_lines)
       # Seed with lines of every format the parsers know.
       printf '%s\n' \

@@ -20,7 +20,7 @@ pub struct DnsQuery {
     /// OCSF `packet_uid`: the DNS message id.
     pub packet_uid: u16,
     /// OCSF `opcode`: caption of the query's opcode ("Query", "Notify",
-    /// "Update", ... or "OPCODE<n>").
+    /// "Update", ... or "OPCODE`n`").
     #[serde(default)]
     pub opcode: String,
     /// OCSF `opcode_id`: the 4-bit opcode.

@@ -19,7 +19,7 @@
 //! | [`whitelist`] | allow-lists, the good-bot list, rDNS/range verification of crawlers |
 //! | [`score`] | the explained logistic model, its weights and classes |
 //! | [`finding`] | verdicts as Detection Finding events (`bot:<class>`) |
-//! | [`format`] | log line parsers: nginx `log_format`, Apache `LogFormat`, JSON lines, ModSecurity/Coraza audit ([`Parser`]) |
+//! | [`format`](mod@format) | log line parsers: nginx `log_format`, Apache `LogFormat`, JSON lines, ModSecurity/Coraza audit ([`Parser`]) |
 //! | [`detect`] | choosing a format from a log's first lines, and saying why ([`detect::detect`]) |
 //! | [`source`] | reading lines: files, `.gz`, stdin, following a live file across rotation; bad-line accounting ([`LogReader`], [`Follower`]) |
 //! | [`ocsf`] | an [`AccessRecord`] as a `vigil_event` HTTP Activity event |

@@ -18,8 +18,12 @@ use vigil_event::{
 use crate::record::AccessRecord;
 
 /// The record as an HTTP Activity event at the record's time, its
-/// `metadata.log_name` set to `log_name` when given.
-pub fn to_event(record: &AccessRecord, log_name: Option<&str>) -> Event {
+/// `metadata.log_name` set to `log_name` when given and its `raw_data` to
+/// `raw_line` when given (the log line the record was parsed from, as
+/// [`crate::LogReader::last_line`] returns it; a trailing `\r` is dropped
+/// and bytes that are not UTF-8 are replaced), so rules that search the
+/// whole record (Sigma keywords) can.
+pub fn to_event(record: &AccessRecord, log_name: Option<&str>, raw_line: Option<&[u8]>) -> Event {
     let (hostname, port) = split_host(record.host.as_deref());
     let server_ip = record.server_addr.unwrap_or(match record.client {
         IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
@@ -59,7 +63,11 @@ pub fn to_event(record: &AccessRecord, log_name: Option<&str>) -> Event {
         }),
         transaction: 0,
     };
-    let event = Event::new(record.time, Body::Http(activity));
+    let mut event = Event::new(record.time, Body::Http(activity));
+    event.raw_data = raw_line.map(|line| {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        String::from_utf8_lossy(line).into_owned()
+    });
     match log_name {
         Some(name) => event.with_log_name(name),
         None => event,
@@ -95,10 +103,14 @@ mod tests {
     fn a_combined_line_becomes_http_activity() {
         let line = br#"203.0.113.9 - - [10/Oct/2000:13:55:36 -0700] "GET /shop?id=7 HTTP/1.1" 200 2326 "https://example.com/" "Mozilla/5.0""#;
         let record = Parser::nginx_combined().parse(line).unwrap();
-        let event = to_event(&record, Some("access.log"));
+        let event = to_event(&record, Some("access.log"), Some(line));
         assert_eq!(event.class_uid, 4002);
         assert_eq!(event.time, record.time.millis());
         assert_eq!(event.metadata.log_name.as_deref(), Some("access.log"));
+        assert_eq!(
+            event.raw_data.as_deref().map(str::as_bytes),
+            Some(&line[..])
+        );
         let Body::Http(http) = &event.body else {
             panic!("not http: {event:?}")
         };
@@ -123,6 +135,28 @@ mod tests {
     }
 
     #[test]
+    fn raw_data_is_the_line_the_reader_parsed() {
+        let log = b"203.0.113.9 - - [10/Oct/2000:13:55:36 -0700] \"GET /a?id=1%27 HTTP/1.1\" 200 5 \"-\" \"curl/8\"\r\n\
+                    not a log line\n\
+                    198.51.100.2 - - [10/Oct/2000:13:55:37 -0700] \"GET /b HTTP/1.1\" 404 0 \"-\" \"-\"\n";
+        let mut reader = crate::LogReader::new("access.log", &log[..], Parser::nginx_combined());
+        let mut record = AccessRecord::default();
+        let mut raw = Vec::new();
+        while reader.next_into(&mut record).unwrap() {
+            let event = to_event(&record, None, Some(reader.last_line()));
+            raw.push(event.raw_data.unwrap());
+        }
+        assert_eq!(
+            raw,
+            [
+                r#"203.0.113.9 - - [10/Oct/2000:13:55:36 -0700] "GET /a?id=1%27 HTTP/1.1" 200 5 "-" "curl/8""#,
+                r#"198.51.100.2 - - [10/Oct/2000:13:55:37 -0700] "GET /b HTTP/1.1" 404 0 "-" "-""#,
+            ]
+        );
+        assert_eq!(reader.stats().bad, 1);
+    }
+
+    #[test]
     fn server_and_host_when_logged() {
         let p = Parser::nginx(
             "$remote_addr:$remote_port $server_addr:$server_port $host \"$request\" $status",
@@ -135,7 +169,8 @@ mod tests {
         let r = p
             .parse(br#"10.0.0.1:5000 10.0.0.2:443 [2001:db8::2]:8443 "GET / HTTP/2.0" 200"#)
             .unwrap();
-        let event = to_event(&r, None);
+        let event = to_event(&r, None, None);
+        assert_eq!(event.raw_data, None);
         let Body::Http(http) = &event.body else {
             panic!("not http")
         };

@@ -146,6 +146,11 @@ impl<R: BufRead> LineReader<R> {
         self.number
     }
 
+    /// The last line returned, without its `\n` (empty before the first).
+    pub fn last_line(&self) -> &[u8] {
+        &self.buf
+    }
+
     /// The next line, `None` at the end of input.
     pub fn next_line(&mut self) -> io::Result<Option<Line<'_>>> {
         self.buf.clear();
@@ -335,6 +340,13 @@ impl<R: BufRead> LogReader<R> {
     /// Counts and bad-line samples so far.
     pub fn stats(&self) -> &ReadStats {
         &self.stats
+    }
+
+    /// The line the last successful [`LogReader::next_into`] parsed,
+    /// without its `\n` (at most [`MAX_LINE`] bytes; valid until the next
+    /// call), for sources that keep the raw record ([`crate::ocsf::to_event`]).
+    pub fn last_line(&self) -> &[u8] {
+        self.lines.last_line()
     }
 
     /// Parse the next good line into `record` (reusing its buffers);

@@ -60,11 +60,16 @@ pub struct AnalyzeArgs {
     /// Risk scoring, evidence capture, rolling backup.
     #[command(flatten)]
     pub risk: crate::risk::RiskArgs,
-    /// Suricata rule file to match payloads against (repeatable; loaded in
-    /// this order, after the default ruleset). Alerts are Detection Findings
-    /// (finding.jsonl with --out).
-    #[arg(long = "rules", value_name = "FILE")]
+    /// Rules (repeatable): a Suricata rule file (`.rules`) to match
+    /// payloads against (loaded in this order, after the default ruleset),
+    /// or Vigil and Sigma rules (`.yml`/`.yaml` files, or directories of
+    /// them) over every event, Sigma correlation rules included. Alerts and
+    /// correlation meta-events are Detection Findings (finding.jsonl with --out).
+    #[arg(long = "rules", value_name = "PATH")]
     pub rules: Vec<PathBuf>,
+    /// Sigma field mapping (YAML) merged over the built-in one.
+    #[arg(long, value_name = "FILE")]
+    pub sigma_mapping: Option<PathBuf>,
     /// Do not load Vigil's default ruleset (rules/vigil-web.rules, built in).
     #[arg(long)]
     pub no_default_rules: bool,
@@ -123,7 +128,22 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     risk_args.no_evidence |= !any_capture;
     let mut risk =
         crate::risk::RiskStage::new(&risk_args, &detection, args.out.as_deref(), &mut pipeline)?;
-    let sources = detect::RuleSources::new(&args.rules, args.no_default_rules);
+    let (suricata_rules, event_rules): (Vec<PathBuf>, Vec<PathBuf>) = args
+        .rules
+        .iter()
+        .cloned()
+        .partition(|p| crate::rules::is_suricata(p));
+    let mut rules =
+        crate::rule_stage::RuleStage::new(&event_rules, args.sigma_mapping.as_deref(), args.quiet)?;
+    let sources = detect::RuleSources::new(&suricata_rules, args.no_default_rules);
+    // The rules see every logged request; the records themselves are
+    // written only with --emit-http.
+    if let (Some(web), Some(_)) = (web.as_mut(), rules.as_ref()) {
+        web.make_http_events();
+    }
+    let web_http = HttpRecords {
+        keep: args.weblog.emit_http,
+    };
     if let Some(inspector) = detect::inspector(&sources, args.quiet)? {
         pipeline.set_inspector(inspector);
     }
@@ -148,6 +168,10 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         if let (true, Some(web)) = (*log, web.as_mut()) {
             let complete = web.read(path, &mut |events| {
                 intel.process(events);
+                if let Some(rules) = rules.as_mut() {
+                    rules.process(events);
+                    web_http.drop(events);
+                }
                 risk.process(&mut pipeline, events);
                 emit(&mut sink, &mut summary, events)
             })?;
@@ -205,6 +229,9 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
                 // Anomaly findings first, so the risk stage scores them too.
                 detect(anomalies.as_mut(), last_ts, &mut events, false);
                 intel.process(&mut events);
+                if let Some(rules) = rules.as_mut() {
+                    rules.process(&mut events);
+                }
                 risk.process(&mut pipeline, &mut events);
                 emit(&mut sink, &mut summary, &mut events)?;
             }
@@ -219,6 +246,10 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     if let Some(web) = web.as_mut() {
         web.finish(&mut |events| {
             intel.process(events);
+            if let Some(rules) = rules.as_mut() {
+                rules.process(events);
+                web_http.drop(events);
+            }
             risk.process(&mut pipeline, events);
             emit(&mut sink, &mut summary, events)
         })?;
@@ -227,6 +258,10 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     pipeline.finish(&mut events);
     detect(anomalies.as_mut(), last_ts, &mut events, true);
     intel.process(&mut events);
+    if let Some(rules) = rules.as_mut() {
+        rules.process(&mut events);
+        rules.finish(&mut events);
+    }
     risk.process(&mut pipeline, &mut events);
     emit(&mut sink, &mut summary, &mut events)?;
     let mut stats = pipeline.stats();
@@ -235,6 +270,9 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     }
     risk.finish(&mut pipeline, &mut stats)?;
     intel.add_stats(&mut stats);
+    if let Some(rules) = rules {
+        rules.close(&mut stats);
+    }
     if let Some(web) = &web {
         web.add_stats(&mut stats);
     }
@@ -305,6 +343,19 @@ fn emit(
         sink.write(&event).context("cannot write event")?;
     }
     Ok(())
+}
+
+/// Whether logged requests stay in the output after the rules saw them.
+struct HttpRecords {
+    keep: bool,
+}
+
+impl HttpRecords {
+    fn drop(&self, events: &mut Vec<Event>) {
+        if !self.keep {
+            events.retain(|e| !matches!(e.body, Body::Http(_)));
+        }
+    }
 }
 
 fn progress_bar(total: u64, quiet: bool) -> Option<indicatif::ProgressBar> {

@@ -1,6 +1,5 @@
 //! The `vigil` binary: CLI subcommands that wire Vigil's crates together.
 
-#[allow(dead_code)] // wired into `vigil analyze --rules` with the rule engine (issue 6)
 mod actions;
 mod analyze;
 mod bots;
@@ -11,6 +10,7 @@ mod output;
 mod pcap_cmd;
 mod report;
 mod risk;
+mod rule_stage;
 mod rules;
 mod weblog;
 

@@ -304,7 +304,8 @@ pub struct WebLogs {
     configured: Option<Parser>,
     time_field: Option<String>,
     bad_times: u64,
-    emit_http: bool,
+    /// Make HTTP events (for `--emit-http`, or for the rules to see).
+    http_events: bool,
     quiet: bool,
     top: usize,
     max_entities: usize,
@@ -342,6 +343,12 @@ fn kind_slot(kind: EntityKind) -> usize {
 }
 
 impl WebLogs {
+    /// Make an HTTP Activity event of every record, for the rules, even
+    /// without `--emit-http` (the caller drops them after the rules).
+    pub fn make_http_events(&mut self) {
+        self.http_events = true;
+    }
+
     /// Build the detector from `config` (see [`WeblogArgs::detector_config`]).
     pub fn new(args: &WeblogArgs, config: DetectorConfig, quiet: bool) -> anyhow::Result<Self> {
         let good = if config.whitelist.builtin_good_bots {
@@ -390,7 +397,7 @@ impl WebLogs {
                 .as_deref()
                 .map(|f| f.trim_start_matches('$').to_owned()),
             bad_times: 0,
-            emit_http: args.emit_http,
+            http_events: args.emit_http,
             quiet,
             top: args.top,
             max_entities,
@@ -436,7 +443,7 @@ impl WebLogs {
         if !self.quiet {
             eprintln!("{name}: {}", detection.reason);
         }
-        let log_name = self.emit_http.then(|| name.clone());
+        let log_name = self.http_events.then(|| name.clone());
         let mut complete = true;
         loop {
             match reader.next_into(&mut self.record) {
@@ -457,8 +464,11 @@ impl WebLogs {
             self.detector.observe(&self.record);
             self.last_ts = self.last_ts.max(self.record.time);
             if let Some(log_name) = &log_name {
-                self.events
-                    .push(vigil_weblog::ocsf::to_event(&self.record, Some(log_name)));
+                self.events.push(vigil_weblog::ocsf::to_event(
+                    &self.record,
+                    Some(log_name),
+                    Some(reader.last_line()),
+                ));
             }
             let verdicts = self.detector.take_verdicts();
             if !verdicts.is_empty() {

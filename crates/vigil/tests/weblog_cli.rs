@@ -284,4 +284,19 @@ fn gzip_and_stdin_logs_read_like_the_plain_file() {
         .filter(|l| l.contains("\"class_uid\":4002"))
         .count() as u64;
     assert_eq!(http, lines);
+    // Each HTTP event keeps its log line as `raw_data`, in log order.
+    let raw: Vec<String> = stdout
+        .lines()
+        .filter(|l| l.contains("\"class_uid\":4002"))
+        .map(|l| {
+            let event: serde_json::Value = serde_json::from_str(l).unwrap();
+            event["raw_data"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    let logged: Vec<String> = String::from_utf8(plain)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(raw, logged);
 }

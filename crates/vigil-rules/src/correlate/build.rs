@@ -155,6 +155,31 @@ pub enum BuildError {
     },
 }
 
+impl BuildError {
+    /// The rule the problem is about.
+    pub fn rule(&self) -> &str {
+        match self {
+            BuildError::DuplicateId { rule, .. } => rule,
+            BuildError::UnknownKind { rule, .. } => rule,
+            BuildError::UnknownInput { rule, .. } => rule,
+            BuildError::DuplicateInput { rule, .. } => rule,
+            BuildError::Cycle { rule, .. } => rule,
+            BuildError::Duration { rule, .. } => rule,
+            BuildError::ZeroDuration { rule, .. } => rule,
+            BuildError::MissingThreshold { rule, .. } => rule,
+            BuildError::BadThreshold { rule, .. } => rule,
+            BuildError::NotApplicable { rule, .. } => rule,
+            BuildError::MissingField { rule, .. } => rule,
+            BuildError::UnknownField { rule, .. } => rule,
+            BuildError::AliasMissing { rule, .. } => rule,
+            BuildError::NoInput { rule, .. } => rule,
+            BuildError::TooFewRules { rule, .. } => rule,
+            BuildError::UnknownSeverity { rule, .. } => rule,
+            BuildError::ZeroMaxGroups { rule, .. } => rule,
+        }
+    }
+}
+
 /// Every problem found in a rule set, in rule order.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
