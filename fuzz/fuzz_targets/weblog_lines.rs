@@ -27,7 +27,7 @@ fuzz_target!(|data: &[u8]| {
     for line in data.split(|b| *b == b'\n') {
         for parser in &parsers {
             if parser.parse_into(line, &mut record).is_ok() {
-                let _ = ocsf::to_event(&record, None).to_json_line();
+                let _ = ocsf::to_event(&record, None, Some(line)).to_json_line();
             }
         }
     }
