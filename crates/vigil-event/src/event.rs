@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::enrichment::Enrichment;
 use crate::finding::Finding;
-use crate::network::{FlowRecord, TlsActivity};
+use crate::network::{ConnectionInfo, Endpoint, FlowRecord, TlsActivity};
 use crate::observable::Observable;
 use crate::protocol::{DnsActivity, HttpActivity, SshActivity};
 use crate::stats::StatsRecord;
@@ -190,6 +190,50 @@ pub enum Body {
 }
 
 impl Body {
+    /// The endpoints and connection the record is about, when it has them
+    /// (every network record; a finding when it names them; not stats).
+    pub fn connection(
+        &self,
+    ) -> (
+        Option<&Endpoint>,
+        Option<&Endpoint>,
+        Option<&ConnectionInfo>,
+    ) {
+        match self {
+            Body::Flow(r) => (
+                Some(&r.src_endpoint),
+                Some(&r.dst_endpoint),
+                Some(&r.connection_info),
+            ),
+            Body::Dns(r) => (
+                Some(&r.src_endpoint),
+                Some(&r.dst_endpoint),
+                Some(&r.connection_info),
+            ),
+            Body::Http(r) => (
+                Some(&r.src_endpoint),
+                Some(&r.dst_endpoint),
+                Some(&r.connection_info),
+            ),
+            Body::Tls(r) => (
+                Some(&r.src_endpoint),
+                Some(&r.dst_endpoint),
+                Some(&r.connection_info),
+            ),
+            Body::Ssh(r) => (
+                Some(&r.src_endpoint),
+                Some(&r.dst_endpoint),
+                Some(&r.connection_info),
+            ),
+            Body::Finding(f) => (
+                f.src_endpoint.as_ref(),
+                f.dst_endpoint.as_ref(),
+                f.connection_info.as_ref(),
+            ),
+            Body::Stats(_) => (None, None, None),
+        }
+    }
+
     /// The record kind of this body.
     pub const fn kind(&self) -> RecordKind {
         match self {

@@ -176,39 +176,8 @@ struct Group<'a> {
 
 /// The endpoints and flow of the event, when it is about a connection.
 fn connection(event: &Event) -> (Option<Endpoint>, Option<Endpoint>, Option<ConnectionInfo>) {
-    match &event.body {
-        Body::Flow(f) => (
-            Some(f.src_endpoint.clone()),
-            Some(f.dst_endpoint.clone()),
-            Some(f.connection_info.clone()),
-        ),
-        Body::Dns(d) => (
-            Some(d.src_endpoint.clone()),
-            Some(d.dst_endpoint.clone()),
-            Some(d.connection_info.clone()),
-        ),
-        Body::Http(h) => (
-            Some(h.src_endpoint.clone()),
-            Some(h.dst_endpoint.clone()),
-            Some(h.connection_info.clone()),
-        ),
-        Body::Tls(t) => (
-            Some(t.src_endpoint.clone()),
-            Some(t.dst_endpoint.clone()),
-            Some(t.connection_info.clone()),
-        ),
-        Body::Ssh(s) => (
-            Some(s.src_endpoint.clone()),
-            Some(s.dst_endpoint.clone()),
-            Some(s.connection_info.clone()),
-        ),
-        Body::Finding(f) => (
-            f.src_endpoint.clone(),
-            f.dst_endpoint.clone(),
-            f.connection_info.clone(),
-        ),
-        Body::Stats(_) => (None, None, None),
-    }
+    let (src, dst, conn) = event.body.connection();
+    (src.cloned(), dst.cloned(), conn.cloned())
 }
 
 fn finding(event: &Event, group: &Group<'_>) -> Event {

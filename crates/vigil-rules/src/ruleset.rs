@@ -531,39 +531,8 @@ fn rule_entry(rule: &LoadedRule, emits: bool, handle: Option<RuleHandle>) -> Run
 
 /// The endpoints and connection of an event, when it has them.
 fn endpoints(event: &Event) -> (Option<Endpoint>, Option<Endpoint>, Option<ConnectionInfo>) {
-    match &event.body {
-        Body::Flow(r) => (
-            Some(r.src_endpoint.clone()),
-            Some(r.dst_endpoint.clone()),
-            Some(r.connection_info.clone()),
-        ),
-        Body::Dns(r) => (
-            Some(r.src_endpoint.clone()),
-            Some(r.dst_endpoint.clone()),
-            Some(r.connection_info.clone()),
-        ),
-        Body::Http(r) => (
-            Some(r.src_endpoint.clone()),
-            Some(r.dst_endpoint.clone()),
-            Some(r.connection_info.clone()),
-        ),
-        Body::Tls(r) => (
-            Some(r.src_endpoint.clone()),
-            Some(r.dst_endpoint.clone()),
-            Some(r.connection_info.clone()),
-        ),
-        Body::Ssh(r) => (
-            Some(r.src_endpoint.clone()),
-            Some(r.dst_endpoint.clone()),
-            Some(r.connection_info.clone()),
-        ),
-        Body::Finding(f) => (
-            f.src_endpoint.clone(),
-            f.dst_endpoint.clone(),
-            f.connection_info.clone(),
-        ),
-        Body::Stats(_) => (None, None, None),
-    }
+    let (src, dst, conn) = event.body.connection();
+    (src.cloned(), dst.cloned(), conn.cloned())
 }
 
 /// The finding for one event matching a single-event rule.
