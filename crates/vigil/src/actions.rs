@@ -351,19 +351,16 @@ fn run_program(argv: &[String], timeout: Duration, input: &str) -> anyhow::Resul
     Ok(())
 }
 
-/// `30s`, `5m`, `1h` or a plain number of seconds.
+/// A duration as rule files write them (`30s`, `5m`, `1h`, `200ms`:
+/// [`vigil_rules::duration::parse`]), or a plain number of seconds.
 fn parse_seconds(text: &str) -> anyhow::Result<Duration> {
     let t = text.trim();
-    let (num, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
-    let n: u64 = num.parse().context("not a number")?;
-    let secs = match unit {
-        "" | "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "ms" => return Ok(Duration::from_millis(n)),
-        _ => bail!("unknown unit `{unit}`"),
+    let with_unit = if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
+        format!("{t}s")
+    } else {
+        t.to_owned()
     };
-    Ok(Duration::from_secs(secs))
+    Ok(vigil_rules::duration::parse(&with_unit)?)
 }
 
 fn facility_number(name: &str) -> Option<u8> {

@@ -79,16 +79,19 @@ impl RuleStage {
     pub fn process(&mut self, events: &mut Vec<Event>) {
         let before = events.len();
         self.set.process(events);
-        for finding in &events[before..] {
-            self.actions.dispatch(finding);
-        }
+        self.dispatch(&events[before..]);
     }
 
     /// End of input: close every window; the last findings are appended.
     pub fn finish(&mut self, events: &mut Vec<Event>) {
         let before = events.len();
         self.set.finish(events);
-        for finding in &events[before..] {
+        self.dispatch(&events[before..]);
+    }
+
+    /// Queue the actions of the rules that raised `findings`.
+    fn dispatch(&self, findings: &[Event]) {
+        for finding in findings {
             self.actions.dispatch(finding);
         }
     }
