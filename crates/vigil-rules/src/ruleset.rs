@@ -352,17 +352,6 @@ pub enum BuildError {
     Correlation(String),
 }
 
-fn severity_of(text: &str) -> Severity {
-    match text.to_ascii_lowercase().as_str() {
-        "informational" | "info" => Severity::Informational,
-        "low" => Severity::Low,
-        "medium" => Severity::Medium,
-        "high" => Severity::High,
-        "critical" => Severity::Critical,
-        _ => Severity::Unknown,
-    }
-}
-
 impl RuleSet {
     /// Build from loaded rules.
     pub fn new(rules: &[LoadedRule], config: CorrelatorConfig) -> Result<Self, BuildError> {
@@ -520,7 +509,7 @@ fn rule_entry(rule: &LoadedRule, emits: bool, handle: Option<RuleHandle>) -> Run
         id: spec.id.clone(),
         title: spec.title.clone(),
         description: spec.description.clone(),
-        severity: severity_of(&spec.severity),
+        severity: spec.severity_level().unwrap_or(Severity::Unknown),
         condition: spec.condition.clone(),
         origin: spec.origin.clone(),
         emits,

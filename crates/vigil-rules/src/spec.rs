@@ -80,6 +80,22 @@ pub struct RuleSpec {
     pub origin: BTreeMap<String, String>,
 }
 
+impl RuleSpec {
+    /// `severity` as a level (`info` is accepted for informational; case
+    /// does not matter); `None` for any other word.
+    pub fn severity_level(&self) -> Option<vigil_event::Severity> {
+        use vigil_event::Severity;
+        Some(match self.severity.to_ascii_lowercase().as_str() {
+            "informational" | "info" => Severity::Informational,
+            "low" => Severity::Low,
+            "medium" => Severity::Medium,
+            "high" => Severity::High,
+            "critical" => Severity::Critical,
+            _ => return None,
+        })
+    }
+}
+
 fn default_severity() -> String {
     "medium".to_owned()
 }

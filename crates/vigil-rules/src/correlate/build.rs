@@ -399,17 +399,6 @@ pub(crate) struct Plan {
     pub observable: Vec<bool>,
 }
 
-fn severity(text: &str) -> Option<Severity> {
-    Some(match text.to_ascii_lowercase().as_str() {
-        "informational" | "info" => Severity::Informational,
-        "low" => Severity::Low,
-        "medium" => Severity::Medium,
-        "high" => Severity::High,
-        "critical" => Severity::Critical,
-        _ => return None,
-    })
-}
-
 fn dur(rule: &str, what: &'static str, text: &str, positive: bool) -> Result<i64, BuildError> {
     let n = duration::parse_nanos(text).map_err(|source| BuildError::Duration {
         rule: rule.to_owned(),
@@ -567,7 +556,7 @@ fn compile_one(
         }
     };
     let kname = kind.name();
-    let sev = severity(&s.severity).unwrap_or_else(|| {
+    let sev = s.severity_level().unwrap_or_else(|| {
         errors.push(BuildError::UnknownSeverity {
             rule: rule.to_owned(),
             severity: s.severity.clone(),
