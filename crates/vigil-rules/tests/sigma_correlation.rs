@@ -16,54 +16,7 @@ use vigil_rules::expr;
 use vigil_rules::sigma::{import, ImportedRule, Mapping, Source};
 use vigil_rules::spec::RuleSpec;
 
-const BRUTE_FORCE: &str = "title: Correlation - Multiple Failed Logins Followed by Successful Login
-id: b180ead8-d58f-40b2-ae54-c8940995b9b6
-status: experimental
-correlation:
-    type: temporal_ordered
-    rules:
-        - multiple_failed_login
-        - successful_login
-    group-by:
-        - c-ip
-    timespan: 10m
-level: high
----
-title: Multiple failed logons
-id: a8418a5a-5fc4-46b5-b23b-6c73beb19d41
-name: multiple_failed_login
-correlation:
-    type: event_count
-    rules:
-        - failed_login
-    group-by:
-        - c-ip
-    timespan: 10m
-    condition:
-        gte: 10
----
-title: Single failed login
-id: 53ba33fd-3a50-4468-a5ef-c583635cfa92
-name: failed_login
-logsource:
-    category: webserver
-detection:
-    selection:
-        cs-uri-stem: /login
-        sc-status: 401
-    condition: selection
----
-title: Successful login
-id: 4d0a2c83-c62c-4ed4-b475-c7e23a9269b8
-name: successful_login
-logsource:
-    category: webserver
-detection:
-    selection:
-        cs-uri-stem: /login
-        sc-status: 200
-    condition: selection
-";
+const BRUTE_FORCE: &str = include_str!("data/sigma-brute-force-chain.yml");
 
 const ALIASES: &str = "title: Server error then the server downloads an executable
 id: 6f0c1c55-8e1f-4c8e-9d43-000000000001

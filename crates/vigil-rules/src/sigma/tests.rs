@@ -777,53 +777,7 @@ fn origin_severity_tags_and_printing() {
 
 /// The correlation specification's brute-force example, on web-server
 /// events: names, a chained correlation, `generate`.
-const CHAIN: &str = "title: Correlation - Multiple Failed Logins Followed by Successful Login
-id: b180ead8-d58f-40b2-ae54-c8940995b9b6
-correlation:
-    type: temporal_ordered
-    rules:
-        - multiple_failed_login
-        - successful_login
-    group-by:
-        - c-ip
-    timespan: 10m
-level: high
----
-title: Multiple failed logons
-id: a8418a5a-5fc4-46b5-b23b-6c73beb19d41
-name: multiple_failed_login
-correlation:
-    type: event_count
-    rules:
-        - failed_login
-    group-by:
-        - c-ip
-    timespan: 10m
-    condition:
-        gte: 10
----
-title: Single failed login
-id: 53ba33fd-3a50-4468-a5ef-c583635cfa92
-name: failed_login
-logsource:
-    category: webserver
-detection:
-    selection:
-        cs-uri-stem: /login
-        sc-status: 401
-    condition: selection
----
-title: Successful login
-id: 4d0a2c83-c62c-4ed4-b475-c7e23a9269b8
-name: successful_login
-logsource:
-    category: webserver
-detection:
-    selection:
-        cs-uri-stem: /login
-        sc-status: 200
-    condition: selection
-";
+const CHAIN: &str = include_str!("../../tests/data/sigma-brute-force-chain.yml");
 
 #[test]
 fn chained_correlations_by_name() {
